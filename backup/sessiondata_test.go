@@ -365,7 +365,7 @@ func TestDecryptMalformed(t *testing.T) {
 	priv := mustPrivateKey(t, c.PrivateKey)
 	ct := unb64(t, c.SessionData.Ciphertext)
 	lowOrder := [][]byte{
-		make([]byte, 32), // u = 0
+		make([]byte, 32),                       // u = 0
 		append([]byte{1}, make([]byte, 31)...), // u = 1
 	}
 	mod := func(f func(*EncryptedSessionData)) EncryptedSessionData {
