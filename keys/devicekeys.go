@@ -1,0 +1,119 @@
+package keys
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+
+	"vouch/signedjson"
+)
+
+// DeviceKeys is a device's identity keys as published in /keys/upload and
+// /keys/query.
+type DeviceKeys struct {
+	UserID     string                `json:"user_id"`
+	DeviceID   string                `json:"device_id"`
+	Algorithms []string              `json:"algorithms"`
+	Keys       map[string]string     `json:"keys"`
+	Signatures signedjson.Signatures `json:"signatures,omitempty"`
+	// Raw is the object exactly as parsed; signatures are checked over it.
+	Raw []byte `json:"-"`
+}
+
+// ParseDeviceKeys decodes a device-keys object and checks its shape: user_id
+// and device_id present and valid, algorithms a list of strings, keys a map
+// of "algorithm:device_id" to unpadded base64 strings with an ed25519 key.
+// It does not check signatures; see [DeviceKeys.Validate].
+func ParseDeviceKeys(raw []byte) (*DeviceKeys, error) {
+	var d DeviceKeys
+	if err := strictUnmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("%w: device keys: %v", ErrMalformedKey, err)
+	}
+	d.Raw = raw
+	if _, err := ParseUserID(d.UserID); err != nil {
+		return nil, fmt.Errorf("%w: device keys: %w", ErrMalformedKey, err)
+	}
+	if err := ValidDeviceID(d.DeviceID); err != nil {
+		return nil, fmt.Errorf("%w: device keys: %w", ErrMalformedKey, err)
+	}
+	if d.Algorithms == nil {
+		return nil, fmt.Errorf("%w: device keys: missing algorithms", ErrMalformedKey)
+	}
+	if len(d.Keys) == 0 {
+		return nil, fmt.Errorf("%w: device keys: missing keys", ErrMalformedKey)
+	}
+	for id := range d.Keys {
+		_, kid, ok := KeyID(id).Split()
+		if !ok {
+			return nil, fmt.Errorf("%w: device keys: key ID %q is not algorithm:id", ErrMalformedKey, id)
+		}
+		if kid != d.DeviceID {
+			return nil, fmt.Errorf("%w: device keys: key ID %q is not for device %q", ErrMalformedKey, id, d.DeviceID)
+		}
+	}
+	if _, err := d.Ed25519(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Ed25519 returns the device's ed25519 public key, "ed25519:<device_id>".
+func (d *DeviceKeys) Ed25519() (ed25519.PublicKey, error) {
+	b64, ok := d.Keys[string(Ed25519KeyID(d.DeviceID))]
+	if !ok {
+		return nil, fmt.Errorf("%w: device %s has no ed25519 key", ErrMalformedKey, d.DeviceID)
+	}
+	return decodePublicKey(b64)
+}
+
+// Curve25519 returns the device's curve25519 identity key in unpadded base64,
+// or "" when it has none.
+func (d *DeviceKeys) Curve25519() string {
+	return d.Keys[string(NewKeyID("curve25519", d.DeviceID))]
+}
+
+// Validate checks that the keys belong to userID's device deviceID and are
+// self-signed: signed by their own ed25519 key under the user's ID.
+func (d *DeviceKeys) Validate(userID, deviceID string) error {
+	if d.UserID != userID {
+		return fmt.Errorf("%w: device keys for %q given as %q", ErrUserMismatch, d.UserID, userID)
+	}
+	if d.DeviceID != deviceID {
+		return fmt.Errorf("%w: device keys for %q given as %q", ErrDeviceMismatch, d.DeviceID, deviceID)
+	}
+	pub, err := d.Ed25519()
+	if err != nil {
+		return err
+	}
+	if err := signedjson.Verify(d.Raw, d.UserID, string(Ed25519KeyID(d.DeviceID)), pub); err != nil {
+		return fmt.Errorf("%w: self-signature of device %s: %w", ErrBadSignature, d.DeviceID, err)
+	}
+	return nil
+}
+
+// decodePublicKey decodes an unpadded base64 ed25519 public key and checks
+// its length, so that it is safe to pass to ed25519.Verify.
+func decodePublicKey(b64 string) (ed25519.PublicKey, error) {
+	b, err := signedjson.DecodeBase64(b64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
+	}
+	if len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: ed25519 key is %d bytes, want %d", ErrInvalidKey, len(b), ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(b), nil
+}
+
+// DecodePublicKey decodes an unpadded base64 ed25519 public key, checking
+// its length.
+func DecodePublicKey(b64 string) (ed25519.PublicKey, error) { return decodePublicKey(b64) }
+
+// strictUnmarshal decodes JSON after canonical JSON has vetted it (so
+// duplicate keys, floats and out-of-range integers are refused the same way
+// everywhere) and refuses a value of the wrong JSON type.
+func strictUnmarshal(raw []byte, v any) error {
+	if err := checkCanonicalizable(raw); err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}

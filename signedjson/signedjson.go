@@ -1,0 +1,281 @@
+// Package signedjson signs and verifies Matrix signed JSON objects, as the
+// specification's appendix "Signing JSON" defines them.
+//
+// A signed object carries its signatures in a top-level "signatures" member
+// shaped {entity: {"ed25519:<key id>": "<unpadded base64 signature>"}}. The
+// bytes signed are the canonical JSON (package canonicaljson) of the object
+// with the top-level "signatures" and "unsigned" members removed, so other
+// signatures can be added later and "unsigned" can change freely.
+//
+// The package works on raw JSON bytes so that callers hand it exactly what
+// they received: it never reorders or re-encodes a value it did not have to.
+// It decides nothing about which key should have signed what; that is the job
+// of packages keys and trust.
+//
+// Verification is a single named signature at a time: [Verify] looks up
+// signatures[entity][keyID] and checks it with the given public key. A
+// missing, malformed or wrong signature is an error matched by [errors.Is]
+// against the sentinels below. Ed25519 verification itself is
+// [crypto/ed25519.Verify]; public keys of the wrong length are refused with
+// an error instead of reaching it (it would panic).
+package signedjson
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"vouch/canonicaljson"
+)
+
+// Sentinel errors. Every error returned by this package wraps one of them.
+var (
+	// ErrNotObject means the input is not a JSON object (or not JSON at all).
+	ErrNotObject = errors.New("signedjson: input is not a valid JSON object")
+	// ErrMalformedSignatures means the "signatures" member is not shaped
+	// {entity: {key id: string}}.
+	ErrMalformedSignatures = errors.New("signedjson: malformed signatures member")
+	// ErrMissingSignature means the object has no signature for the entity and key ID.
+	ErrMissingSignature = errors.New("signedjson: signature not found")
+	// ErrBadBase64 means a signature or key is not valid unpadded base64.
+	ErrBadBase64 = errors.New("signedjson: invalid base64")
+	// ErrBadSignature means the signature is well formed but does not verify.
+	ErrBadSignature = errors.New("signedjson: signature does not verify")
+	// ErrBadKey means a public or private key has the wrong length.
+	ErrBadKey = errors.New("signedjson: invalid ed25519 key")
+	// ErrBadKeyID means a key ID is not of the form "algorithm:identifier".
+	ErrBadKeyID = errors.New("signedjson: invalid key ID")
+)
+
+// Signatures is the "signatures" member of a signed object: entity (a user ID
+// or server name) to key ID ("ed25519:<id>") to unpadded base64 signature.
+type Signatures map[string]map[string]string
+
+// Get returns the signature for entity and keyID and whether it exists.
+func (s Signatures) Get(entity, keyID string) (string, bool) {
+	sig, ok := s[entity][keyID]
+	return sig, ok
+}
+
+// Set adds or replaces the signature for entity and keyID.
+func (s Signatures) Set(entity, keyID, sig string) {
+	m := s[entity]
+	if m == nil {
+		m = make(map[string]string, 1)
+		s[entity] = m
+	}
+	m[keyID] = sig
+}
+
+// EncodeBase64 returns the unpadded standard base64 encoding of b, the form
+// Matrix uses for keys and signatures.
+func EncodeBase64(b []byte) string {
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+// DecodeBase64 decodes standard base64, unpadded as Matrix writes it or
+// padded as some implementations do. URL-safe alphabets are refused.
+func DecodeBase64(s string) ([]byte, error) {
+	b, err := base64.RawStdEncoding.Strict().DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadBase64, err)
+	}
+	return b, nil
+}
+
+// SigningBytes returns the bytes a signature over obj covers: the canonical
+// JSON of obj without its top-level "signatures" and "unsigned" members.
+func SigningBytes(obj []byte) ([]byte, error) {
+	b, _, err := signingInput(nil, obj)
+	return b, err
+}
+
+// signingInput appends the signed bytes of obj to dst and returns the raw,
+// validated value of the "signatures" member (nil when absent).
+func signingInput(dst, obj []byte) (canonical, rawSignatures []byte, err error) {
+	canonical, err = canonicaljson.AppendCanonicalFunc(dst, obj, func(key string, raw []byte) bool {
+		switch key {
+		case "signatures":
+			rawSignatures = raw
+			return false
+		case "unsigned":
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotObject, err)
+	}
+	return canonical, rawSignatures, nil
+}
+
+// parseSignatures decodes a raw "signatures" value. An absent member is an
+// empty set.
+func parseSignatures(raw []byte) (Signatures, error) {
+	if raw == nil {
+		return Signatures{}, nil
+	}
+	var s Signatures
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedSignatures, err)
+	}
+	if s == nil {
+		s = Signatures{}
+	}
+	return s, nil
+}
+
+// SignaturesOf returns the signatures carried by obj.
+func SignaturesOf(obj []byte) (Signatures, error) {
+	_, raw, err := signingInput(nil, obj)
+	if err != nil {
+		return nil, err
+	}
+	return parseSignatures(raw)
+}
+
+func checkKeyID(keyID string) error {
+	alg, id, ok := strings.Cut(keyID, ":")
+	if !ok || alg == "" || id == "" {
+		return fmt.Errorf("%w: %q", ErrBadKeyID, keyID)
+	}
+	return nil
+}
+
+// Signature returns the unpadded base64 ed25519 signature of priv over the
+// signing bytes of obj, without changing obj.
+func Signature(obj []byte, priv ed25519.PrivateKey) (string, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return "", fmt.Errorf("%w: private key is %d bytes, want %d", ErrBadKey, len(priv), ed25519.PrivateKeySize)
+	}
+	msg, err := SigningBytes(obj)
+	if err != nil {
+		return "", err
+	}
+	return EncodeBase64(ed25519.Sign(priv, msg)), nil
+}
+
+// Sign signs obj with priv as entity's key keyID and returns the whole signed
+// object in canonical JSON. Existing signatures, including other ones by the
+// same entity, and the "unsigned" member are kept; an existing signature for
+// the same entity and key ID is replaced.
+func Sign(obj []byte, entity, keyID string, priv ed25519.PrivateKey) ([]byte, error) {
+	if err := checkKeyID(keyID); err != nil {
+		return nil, err
+	}
+	if entity == "" {
+		return nil, fmt.Errorf("%w: empty entity", ErrBadKeyID)
+	}
+	sig, err := Signature(obj, priv)
+	if err != nil {
+		return nil, err
+	}
+	return AddSignature(obj, entity, keyID, sig)
+}
+
+// AddSignature merges an existing signature into obj as
+// signatures[entity][keyID] and returns the object in canonical JSON. It does
+// not check the signature.
+func AddSignature(obj []byte, entity, keyID, sig string) ([]byte, error) {
+	var members map[string]json.RawMessage
+	// Canonicalising first refuses duplicate keys and anything else
+	// canonical JSON refuses, before encoding/json gets to pick a winner.
+	canon, err := canonicaljson.Canonicalize(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotObject, err)
+	}
+	if err := json.Unmarshal(canon, &members); err != nil || members == nil {
+		return nil, ErrNotObject
+	}
+	sigs, err := parseSignatures(members["signatures"])
+	if err != nil {
+		return nil, err
+	}
+	sigs.Set(entity, keyID, sig)
+	raw, err := json.Marshal(sigs)
+	if err != nil {
+		return nil, err
+	}
+	members["signatures"] = raw
+	return canonicaljson.Marshal(members)
+}
+
+// Verify checks the signature signatures[entity][keyID] of obj with pub.
+// It returns nil only when that signature exists, is well formed and is a
+// valid ed25519 signature over the signing bytes of obj.
+func Verify(obj []byte, entity, keyID string, pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: public key is %d bytes, want %d", ErrBadKey, len(pub), ed25519.PublicKeySize)
+	}
+	var scratch [1024]byte
+	msg, rawSigs, err := signingInput(scratch[:0], obj)
+	if err != nil {
+		return err
+	}
+	sigB64, err := lookupSignature(rawSigs, entity, keyID)
+	if err != nil {
+		return err
+	}
+	return verifyMessage(msg, sigB64, entity, keyID, pub)
+}
+
+// lookupSignature finds signatures[entity][keyID] in a raw "signatures"
+// value. Only the path to the wanted signature has to be well formed: a
+// malformed entry of another entity or key cannot make a good signature fail.
+func lookupSignature(raw []byte, entity, keyID string) (string, error) {
+	missing := fmt.Errorf("%w: %s %s", ErrMissingSignature, entity, keyID)
+	if raw == nil {
+		return "", missing
+	}
+	var byEntity map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &byEntity); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrMalformedSignatures, err)
+	}
+	entityRaw, ok := byEntity[entity]
+	if !ok {
+		return "", missing
+	}
+	var byKey map[string]json.RawMessage
+	if err := json.Unmarshal(entityRaw, &byKey); err != nil {
+		return "", fmt.Errorf("%w: signatures of %s: %v", ErrMalformedSignatures, entity, err)
+	}
+	sigRaw, ok := byKey[keyID]
+	if !ok {
+		return "", missing
+	}
+	var sig string
+	if err := json.Unmarshal(sigRaw, &sig); err != nil {
+		return "", fmt.Errorf("%w: signature %s %s is not a string", ErrMalformedSignatures, entity, keyID)
+	}
+	return sig, nil
+}
+
+// VerifySignature checks sigB64, a signature taken from elsewhere, over the
+// signing bytes of obj. The object's own signatures are ignored.
+func VerifySignature(obj []byte, sigB64 string, pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: public key is %d bytes, want %d", ErrBadKey, len(pub), ed25519.PublicKeySize)
+	}
+	msg, err := SigningBytes(obj)
+	if err != nil {
+		return err
+	}
+	return verifyMessage(msg, sigB64, "", "", pub)
+}
+
+func verifyMessage(msg []byte, sigB64, entity, keyID string, pub ed25519.PublicKey) error {
+	sig, err := DecodeBase64(sigB64)
+	if err != nil {
+		return fmt.Errorf("signature %s %s: %w", entity, keyID, err)
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: signature %s %s is %d bytes, want %d", ErrBadSignature, entity, keyID, len(sig), ed25519.SignatureSize)
+	}
+	if !ed25519.Verify(pub, msg, sig) {
+		return fmt.Errorf("%w: %s %s", ErrBadSignature, entity, keyID)
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+package signedjson_test
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+
+	"vouch/signedjson"
+)
+
+type signVector struct {
+	Name              string          `json:"name"`
+	Seed              string          `json:"seed"`
+	PublicKey         string          `json:"public_key"`
+	Entity            string          `json:"entity"`
+	KeyID             string          `json:"key_id"`
+	Input             json.RawMessage `json:"input"`
+	SignedBytes       string          `json:"signed_bytes"`
+	Signature         string          `json:"signature"`
+	ExpectedCanonical string          `json:"expected_canonical"`
+}
+
+type verifyVector struct {
+	Name      string          `json:"name"`
+	PublicKey string          `json:"public_key"`
+	Entity    string          `json:"entity"`
+	KeyID     string          `json:"key_id"`
+	Input     json.RawMessage `json:"input"`
+	Valid     bool            `json:"valid"`
+}
+
+func loadVectors(t testing.TB) (signs []signVector, verifies []verifyVector) {
+	t.Helper()
+	raw, err := os.ReadFile("../testdata/vectors/signing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Sign   []signVector   `json:"sign"`
+		Verify []verifyVector `json:"verify"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sign) == 0 || len(f.Verify) == 0 {
+		t.Fatal("no vectors loaded")
+	}
+	return f.Sign, f.Verify
+}
+
+func mustKey(t testing.TB, seedB64 string) ed25519.PrivateKey {
+	t.Helper()
+	seed, err := signedjson.DecodeBase64(seedB64)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		t.Fatalf("bad seed %q: %v", seedB64, err)
+	}
+	return ed25519.NewKeyFromSeed(seed)
+}
+
+func TestSignVectors(t *testing.T) {
+	signs, _ := loadVectors(t)
+	for _, v := range signs {
+		t.Run(v.Name, func(t *testing.T) {
+			priv := mustKey(t, v.Seed)
+			if got := signedjson.EncodeBase64(priv.Public().(ed25519.PublicKey)); got != v.PublicKey {
+				t.Fatalf("public key %s, want %s", got, v.PublicKey)
+			}
+			msg, err := signedjson.SigningBytes(v.Input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(msg) != v.SignedBytes {
+				t.Errorf("signing bytes\n got %s\nwant %s", msg, v.SignedBytes)
+			}
+			sig, err := signedjson.Signature(v.Input, priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sig != v.Signature {
+				t.Errorf("signature %s, want %s", sig, v.Signature)
+			}
+			out, err := signedjson.Sign(v.Input, v.Entity, v.KeyID, priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != v.ExpectedCanonical {
+				t.Errorf("signed object\n got %s\nwant %s", out, v.ExpectedCanonical)
+			}
+			if err := signedjson.Verify(out, v.Entity, v.KeyID, priv.Public().(ed25519.PublicKey)); err != nil {
+				t.Errorf("own signature does not verify: %v", err)
+			}
+		})
+	}
+}
+
+func TestVerifyVectors(t *testing.T) {
+	_, verifies := loadVectors(t)
+	for _, v := range verifies {
+		t.Run(v.Name, func(t *testing.T) {
+			pub, err := signedjson.DecodeBase64(v.PublicKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = signedjson.Verify(v.Input, v.Entity, v.KeyID, pub)
+			if v.Valid && err != nil {
+				t.Fatalf("want valid, got %v", err)
+			}
+			if !v.Valid && err == nil {
+				t.Fatal("want an error, signature verified")
+			}
+		})
+	}
+}
+
+func TestVerifyErrors(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	pub := priv.Public().(ed25519.PublicKey)
+	signed, err := signedjson.Sign([]byte(`{"a":1,"unsigned":{"x":1}}`), "@u:x", "ed25519:K", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		obj   string
+		pub   ed25519.PublicKey
+		keyID string
+		want  error
+	}{
+		{"good", string(signed), pub, "ed25519:K", nil},
+		{"short public key", string(signed), pub[:31], "ed25519:K", signedjson.ErrBadKey},
+		{"missing key id", string(signed), pub, "ed25519:L", signedjson.ErrMissingSignature},
+		{"not json", `{"a":`, pub, "ed25519:K", signedjson.ErrNotObject},
+		{"array", `[1]`, pub, "ed25519:K", signedjson.ErrNotObject},
+		{"duplicate keys", `{"a":1,"a":2}`, pub, "ed25519:K", signedjson.ErrNotObject},
+		{"no signatures", `{"a":1}`, pub, "ed25519:K", signedjson.ErrMissingSignature},
+		{"signatures not object", `{"a":1,"signatures":[]}`, pub, "ed25519:K", signedjson.ErrMalformedSignatures},
+		{"signature not string", `{"a":1,"signatures":{"@u:x":{"ed25519:K":5}}}`, pub, "ed25519:K", signedjson.ErrMalformedSignatures},
+		{"signature not base64", `{"a":1,"signatures":{"@u:x":{"ed25519:K":"!!"}}}`, pub, "ed25519:K", signedjson.ErrBadBase64},
+		{"signature wrong length", `{"a":1,"signatures":{"@u:x":{"ed25519:K":"AAAA"}}}`, pub, "ed25519:K", signedjson.ErrBadSignature},
+		{"changed value", `{"a":2,"signatures":` + sigsOf(t, signed) + `}`, pub, "ed25519:K", signedjson.ErrBadSignature},
+		{"unsigned changed", `{"a":1,"unsigned":"anything","signatures":` + sigsOf(t, signed) + `}`, pub, "ed25519:K", nil},
+		{"garbage under other entity", `{"a":1,"signatures":{"@o:x":5,"@u:x":` + entitySigs(t, signed) + `}}`, pub, "ed25519:K", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := signedjson.Verify([]byte(tt.obj), "@u:x", tt.keyID, tt.pub)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("want success, got %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func sigsOf(t *testing.T, obj []byte) string {
+	var m struct {
+		Signatures json.RawMessage `json:"signatures"`
+	}
+	if err := json.Unmarshal(obj, &m); err != nil {
+		t.Fatal(err)
+	}
+	return string(m.Signatures)
+}
+
+func entitySigs(t *testing.T, obj []byte) string {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(sigsOf(t, obj)), &m); err != nil {
+		t.Fatal(err)
+	}
+	return string(m["@u:x"])
+}
+
+func TestSignKeepsOtherSignatures(t *testing.T) {
+	k1 := ed25519.NewKeyFromSeed(make([]byte, 32))
+	seed2 := make([]byte, 32)
+	seed2[0] = 1
+	k2 := ed25519.NewKeyFromSeed(seed2)
+	obj := []byte(`{"b":[1,2],"a":"x"}`)
+	once, err := signedjson.Sign(obj, "@u:x", "ed25519:ONE", k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, err := signedjson.Sign(once, "@u:x", "ed25519:TWO", k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id  string
+		key ed25519.PrivateKey
+	}{{"ed25519:ONE", k1}, {"ed25519:TWO", k2}} {
+		if err := signedjson.Verify(twice, "@u:x", c.id, c.key.Public().(ed25519.PublicKey)); err != nil {
+			t.Errorf("%s: %v", c.id, err)
+		}
+	}
+	sigs, err := signedjson.SignaturesOf(twice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sigs["@u:x"]) != 2 {
+		t.Fatalf("want 2 signatures, got %v", sigs)
+	}
+}
+
+func TestSignRejects(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	if _, err := signedjson.Sign([]byte(`{}`), "@u:x", "nocolon", priv); !errors.Is(err, signedjson.ErrBadKeyID) {
+		t.Errorf("bad key id: got %v", err)
+	}
+	if _, err := signedjson.Sign([]byte(`{}`), "", "ed25519:K", priv); err == nil {
+		t.Error("empty entity accepted")
+	}
+	if _, err := signedjson.Sign([]byte(`{}`), "@u:x", "ed25519:K", priv[:10]); !errors.Is(err, signedjson.ErrBadKey) {
+		t.Errorf("short private key: got %v", err)
+	}
+	if _, err := signedjson.Sign([]byte(`[]`), "@u:x", "ed25519:K", priv); !errors.Is(err, signedjson.ErrNotObject) {
+		t.Errorf("array: got %v", err)
+	}
+}
+
+func TestDecodeBase64(t *testing.T) {
+	for _, s := range []string{"AAEC", "AAE", "AAE=", "AA=="} {
+		if _, err := signedjson.DecodeBase64(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"AA-_", "A", "!!", "AAE=A"} {
+		if _, err := signedjson.DecodeBase64(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	signs, verifies := loadVectors(f)
+	for _, v := range signs {
+		f.Add([]byte(v.ExpectedCanonical), v.Entity, v.KeyID)
+	}
+	for _, v := range verifies {
+		f.Add([]byte(v.Input), v.Entity, v.KeyID)
+	}
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	pub := priv.Public().(ed25519.PublicKey)
+	f.Fuzz(func(t *testing.T, obj []byte, entity, keyID string) {
+		_ = signedjson.Verify(obj, entity, keyID, pub)
+		signed, err := signedjson.Sign(obj, "@f:x", "ed25519:F", priv)
+		if err != nil {
+			return
+		}
+		// Whatever was signed must verify, and signing is stable.
+		if err := signedjson.Verify(signed, "@f:x", "ed25519:F", pub); err != nil {
+			t.Fatalf("fresh signature does not verify: %v", err)
+		}
+		again, err := signedjson.Sign(signed, "@f:x", "ed25519:F", priv)
+		if err != nil || string(again) != string(signed) {
+			t.Fatalf("re-signing changed the object: %v\n%s\n%s", err, signed, again)
+		}
+	})
+}
