@@ -54,6 +54,7 @@ secret storage, key backups, QR and SAS verification payloads.`,
 	}
 	root.AddCommand(
 		newJSONCmd(),
+		newBackupCmd(s),
 	)
 	return root
 }
