@@ -55,6 +55,7 @@ secret storage, key backups, QR and SAS verification payloads.`,
 	root.AddCommand(
 		newJSONCmd(),
 		newBackupCmd(s),
+		newRecoveryKeyCmd(s), newSSSSCmd(s),
 	)
 	return root
 }
