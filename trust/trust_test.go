@@ -11,7 +11,7 @@ import (
 	"vouch/trust"
 )
 
-func mustCS(t *testing.T, raw []byte) *keys.CrossSigningKey {
+func mustCS(t testing.TB, raw []byte) *keys.CrossSigningKey {
 	t.Helper()
 	k, err := keys.ParseCrossSigningKey(raw)
 	if err != nil {
@@ -20,7 +20,7 @@ func mustCS(t *testing.T, raw []byte) *keys.CrossSigningKey {
 	return k
 }
 
-func mustDev(t *testing.T, raw []byte) *keys.DeviceKeys {
+func mustDev(t testing.TB, raw []byte) *keys.DeviceKeys {
 	t.Helper()
 	d, err := keys.ParseDeviceKeys(raw)
 	if err != nil {
@@ -32,7 +32,7 @@ func mustDev(t *testing.T, raw []byte) *keys.DeviceKeys {
 // published builds what /keys/query would show of id: master (with the
 // given extra raw form), SSK, USK, and devices cross-signed unless listed
 // in unsigned.
-func published(t *testing.T, id *testidentity.Identity, master []byte, unsigned ...string) *trust.UserKeys {
+func published(t testing.TB, id *testidentity.Identity, master []byte, unsigned ...string) *trust.UserKeys {
 	t.Helper()
 	if master == nil {
 		master = id.MasterKey()
