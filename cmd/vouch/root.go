@@ -56,6 +56,7 @@ secret storage, key backups, QR and SAS verification payloads.`,
 		newJSONCmd(),
 		newBackupCmd(s),
 		newRecoveryKeyCmd(s), newSSSSCmd(s),
+		newQRCmd(s), newSASCmd(s),
 	)
 	return root
 }

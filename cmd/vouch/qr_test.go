@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// verRun runs a vouch command line in-process for the qr and sas tests.
+func verRun(t *testing.T, stdin []byte, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, stdio{in: bytes.NewReader(stdin), out: &out, err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func verLoad(t *testing.T, name string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type qrCLIVectors struct {
+	Valid []struct {
+		Mode          int    `json:"mode"`
+		TransactionID string `json:"transaction_id"`
+		Key1          string `json:"key1"`
+		Key2          string `json:"key2"`
+		Secret        string `json:"secret"`
+		Hex           string `json:"hex"`
+	} `json:"valid"`
+	Invalid []struct {
+		Hex    string `json:"hex"`
+		Reason string `json:"reason"`
+	} `json:"invalid"`
+}
+
+func TestQRCLIVectors(t *testing.T) {
+	var v qrCLIVectors
+	verLoad(t, "qr.json", &v)
+	if len(v.Valid) == 0 || len(v.Invalid) == 0 {
+		t.Fatal("no vectors")
+	}
+	dir := t.TempDir()
+	for i, c := range v.Valid {
+		want := qrJSON{Mode: c.Mode, TransactionID: c.TransactionID, Key1: c.Key1, Key2: c.Key2, Secret: c.Secret}
+		flags := []string{"--mode", strconv.Itoa(c.Mode), "--txn", c.TransactionID, "--key1", c.Key1, "--key2", c.Key2, "--secret", c.Secret}
+
+		code, out, errs := verRun(t, nil, "qr", "decode", "--hex", c.Hex)
+		var got qrJSON
+		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got != want {
+			t.Errorf("valid %d: decode = %d %q %q, want %+v", i, code, out, errs, want)
+		}
+
+		code, out, errs = verRun(t, nil, append([]string{"qr", "encode"}, flags...)...)
+		if code != 0 || out != c.Hex+"\n" {
+			t.Errorf("valid %d: encode = %d %q %q, want %s", i, code, out, errs, c.Hex)
+		}
+
+		// PNG: written 0600, decoded from the file and from stdin.
+		png := filepath.Join(dir, strconv.Itoa(i)+".png")
+		code, out, errs = verRun(t, nil, append([]string{"qr", "encode", "-o", png}, flags...)...)
+		if code != 0 || out != "" || !strings.Contains(errs, "0600") {
+			t.Fatalf("valid %d: encode -o = %d %q %q", i, code, out, errs)
+		}
+		st, err := os.Stat(png)
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("valid %d: PNG file %v, %v; want mode 0600", i, st, err)
+		}
+		code, out, errs = verRun(t, nil, "qr", "decode", png)
+		got = qrJSON{}
+		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got != want {
+			t.Errorf("valid %d: decode FILE = %d %q %q", i, code, out, errs)
+		}
+		img, err := os.ReadFile(png)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out, _ = verRun(t, img, "qr", "decode")
+		got = qrJSON{}
+		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got != want {
+			t.Errorf("valid %d: decode stdin = %d %q", i, code, out)
+		}
+
+		code, out, errs = verRun(t, nil, append([]string{"qr", "show"}, flags...)...)
+		if code != 0 || !strings.Contains(out, "▀") || !strings.Contains(out, "▄") {
+			t.Errorf("valid %d: show = %d %q", i, code, errs)
+		}
+	}
+	for _, c := range v.Invalid {
+		code, out, errs := verRun(t, nil, "qr", "decode", "--hex", c.Hex)
+		if code != 1 || out != "" || !strings.HasPrefix(errs, "vouch: ") {
+			t.Errorf("invalid %q: decode = %d %q %q, want exit 1 with a message", c.Reason, code, out, errs)
+		}
+	}
+}
+
+func TestQRCLIOverwritesWithPrivateMode(t *testing.T) {
+	png := filepath.Join(t.TempDir(), "code.png")
+	if err := os.WriteFile(png, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := verRun(t, nil, "qr", "encode", "-o", png, "--mode", "1", "--txn", "t",
+		"--key1", strings.Repeat("A", 43), "--key2", strings.Repeat("B", 43), "--secret", "AAAAAAAAAAA")
+	if code != 0 {
+		t.Fatalf("encode -o: %d %s", code, errs)
+	}
+	st, err := os.Stat(png)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("existing 0644 file now %v, %v; want 0600", st.Mode(), err)
+	}
+}
+
+func TestQRCLIErrors(t *testing.T) {
+	key := strings.Repeat("A", 43)
+	ok := []string{"--mode", "0", "--txn", "t", "--key1", key, "--key2", key, "--secret", "AAAAAAAAAAA"}
+	with := func(flag, val string) []string {
+		out := append([]string{"qr", "encode"}, ok...)
+		for i := range out {
+			if out[i] == flag {
+				out[i+1] = val
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"mode 3", with("--mode", "3"), "--mode"},
+		{"mode -1", with("--mode", "-1"), "--mode"},
+		{"short key", with("--key1", "AAAA"), "--key1"},
+		{"bad base64 key", with("--key2", "!!!"), "--key2"},
+		{"short secret", with("--secret", "AAAAAAA"), "8 bytes"},
+		{"empty txn", with("--txn", ""), "empty transaction ID"},
+		{"missing flag", []string{"qr", "encode", "--mode", "0"}, "required"},
+		{"bad hex", []string{"qr", "decode", "--hex", "zz"}, "--hex"},
+		{"hex and file", []string{"qr", "decode", "--hex", "00", "x.png"}, "either"},
+		{"missing file", []string{"qr", "decode", filepath.Join(t.TempDir(), "none.png")}, "no such file"},
+		{"not a PNG on stdin", []string{"qr", "decode"}, "cannot read image"},
+		{"PNG too small", append(with("--mode", "0"), "-o", filepath.Join(t.TempDir(), "x.png"), "--size", "0"), "size"},
+		{"show with short secret", append([]string{"qr", "show"}, with("--secret", "AAAA")[2:]...), "8 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := verRun(t, []byte("not a png"), tt.args...)
+			if code != 1 || out != "" || !strings.Contains(errs, tt.want) {
+				t.Fatalf("%v = %d %q %q, want exit 1 mentioning %q", tt.args, code, out, errs, tt.want)
+			}
+		})
+	}
+}
