@@ -5,6 +5,10 @@ import (
 	"fmt"
 )
 
+// The emoji table is generated from the spec's reference copy, which lives
+// beside the repository rather than in it.
+//go:generate go run gen_emoji.go ../../../shared/spec/matrix-spec/data-definitions/sas-emoji.json
+
 // EmojiEntry is one row of the SAS emoji table.
 type EmojiEntry struct {
 	// Number is the 6-bit value, 0..63.
