@@ -5,7 +5,7 @@
 //
 // The canonical form of a JSON value is its shortest UTF-8 encoding with
 // object keys sorted by Unicode code point: no insignificant whitespace,
-// only '"', '\\' and the control characters below U+0020 escaped (the last
+// only '"', '\' and the control characters below U+0020 escaped (the last
 // as \b \t \n \f \r or lowercase \u00xx), every other character — U+007F,
 // U+2028 and all non-ASCII text included — written as raw UTF-8, and numbers
 // written as plain integers. Two parties that canonicalize the same value get
@@ -117,8 +117,10 @@ func Canonicalize(in []byte) ([]byte, error) {
 }
 
 // AppendCanonical appends the canonical form of in to dst.
-// On error it returns dst unextended together with the error; bytes of dst's
-// spare capacity may have been overwritten.
+// dst's spare capacity must not overlap in. On error it returns dst
+// unextended together with the error; bytes of dst's spare capacity may have
+// been overwritten. With enough capacity in dst it does not allocate for
+// typical inputs, which makes it the call to use in loops.
 func AppendCanonical(dst, in []byte) ([]byte, error) {
 	var e encoder
 	return e.run(dst, in, false, nil)
