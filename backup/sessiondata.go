@@ -205,7 +205,40 @@ func EncryptWithEphemeralKey(pub PublicKey, ephemeral PrivateKey, plaintext []by
 // the last block is affected, and otherwise decrypts to altered plaintext.
 // Authenticity of the content is the job of MSC4048 signatures, not of this
 // function. See docs/backup-mac.md.
+//
+// Decrypt derives the X25519 public key of priv on every call (crypto/ecdh
+// does so eagerly); to decrypt many sessions with one key, create a
+// SessionDecrypter once instead.
 func Decrypt(priv PrivateKey, enc EncryptedSessionData) ([]byte, error) {
+	d, err := NewSessionDecrypter(priv)
+	if err != nil {
+		return nil, err
+	}
+	return d.Decrypt(enc)
+}
+
+// SessionDecrypter decrypts session_data with one backup private key,
+// prepared once: use it to restore a whole backup. It is safe for
+// concurrent use and holds a copy of the private key.
+type SessionDecrypter struct {
+	key *ecdh.PrivateKey
+}
+
+// NewSessionDecrypter prepares priv for repeated Decrypt calls.
+func NewSessionDecrypter(priv PrivateKey) (*SessionDecrypter, error) {
+	k, err := ecdh.X25519().NewPrivateKey(priv[:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBackupKeyInvalid, err)
+	}
+	return &SessionDecrypter{key: k}, nil
+}
+
+// Decrypt is the package-level Decrypt with the prepared key; it performs
+// the same checks in the same order and returns the same errors.
+func (d *SessionDecrypter) Decrypt(enc EncryptedSessionData) ([]byte, error) {
+	if d == nil || d.key == nil {
+		return nil, fmt.Errorf("%w: nil SessionDecrypter", ErrBackupKeyInvalid)
+	}
 	if enc.Ephemeral == "" {
 		return nil, fmt.Errorf("%w: missing ephemeral", ErrSessionDataMalformed)
 	}
@@ -241,11 +274,7 @@ func Decrypt(priv PrivateKey, enc EncryptedSessionData) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w", ErrLegacyMACMismatch, err)
 	}
 
-	privKey, err := ecdh.X25519().NewPrivateKey(priv[:])
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBackupKeyInvalid, err)
-	}
-	keys, err := deriveSessionDataKeys(privKey, ephBytes)
+	keys, err := deriveSessionDataKeys(d.key, ephBytes)
 	if err != nil {
 		return nil, fmt.Errorf("backup: ephemeral key %s: %w", enc.Ephemeral, err)
 	}

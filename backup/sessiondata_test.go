@@ -608,3 +608,36 @@ func TestGenerateKey(t *testing.T) {
 		t.Fatalf("GenerateKey(nil): %v %v equal=%v", err1, err2, a == b)
 	}
 }
+
+// TestSessionDecrypter checks that the prepared decrypter agrees with
+// Decrypt on every vector, valid or not, and that its zero value refuses.
+func TestSessionDecrypter(t *testing.T) {
+	v := loadSessionDataVectors(t)
+	type tc struct {
+		priv string
+		enc  EncryptedSessionData
+	}
+	var cases []tc
+	for _, c := range v.Sessions {
+		cases = append(cases, tc{c.PrivateKey, c.SessionData})
+	}
+	for _, c := range v.Invalid {
+		cases = append(cases, tc{c.PrivateKey, c.SessionData})
+	}
+	for i, c := range cases {
+		priv := mustPrivateKey(t, c.priv)
+		d, err := NewSessionDecrypter(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := Decrypt(priv, c.enc)
+		got, gotErr := d.Decrypt(c.enc)
+		if !bytes.Equal(got, want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("case %d: decrypter %q, %v; Decrypt %q, %v", i, got, gotErr, want, wantErr)
+		}
+	}
+	var zero SessionDecrypter
+	if _, err := zero.Decrypt(v.Sessions[0].SessionData); !errors.Is(err, ErrBackupKeyInvalid) {
+		t.Fatalf("zero SessionDecrypter: %v", err)
+	}
+}
