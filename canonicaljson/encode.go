@@ -81,7 +81,7 @@ func (e *encoder) run(dst, in []byte, objectOnly bool, keep func(string, []byte)
 		if in[i] != '{' {
 			return dst, fail(ErrNotObject, i, "found %s", describe(in, i))
 		}
-		out, i, err = e.object(dst, in, i, keep, true)
+		out, i, err = e.object(dst, in, i, keep)
 	} else {
 		out, i, err = e.value(dst, in, i)
 	}
@@ -115,7 +115,7 @@ func (e *encoder) value(dst, in []byte, i int) ([]byte, int, error) {
 	}
 	switch c := in[i]; c {
 	case '{':
-		return e.object(dst, in, i, nil, false)
+		return e.object(dst, in, i, nil)
 	case '[':
 		return e.array(dst, in, i)
 	case '"':
@@ -189,8 +189,8 @@ func (e *encoder) array(dst, in []byte, i int) ([]byte, int, error) {
 // Members are written in input order while their keys are recorded; if the
 // keys turn out not to be sorted, the members are sorted and the written
 // bytes are permuted once when the object closes. keep, if not nil, filters
-// the members (AppendCanonicalFunc's top level).
-func (e *encoder) object(dst, in []byte, i int, keep func(string, []byte) bool, filter bool) ([]byte, int, error) {
+// the members; only AppendCanonicalFunc's top-level object has one.
+func (e *encoder) object(dst, in []byte, i int, keep func(string, []byte) bool) ([]byte, int, error) {
 	if e.depth++; e.depth > MaxDepth {
 		return dst, i, fail(ErrTooDeep, i, "more than %d nested objects and arrays", MaxDepth)
 	}
@@ -246,7 +246,7 @@ func (e *encoder) object(dst, in []byte, i int, keep func(string, []byte) bool, 
 			return dst, i, err
 		}
 		kept := true
-		if filter && keep != nil && !keep(string(key), in[valueStart:i]) {
+		if keep != nil && !keep(string(key), in[valueStart:i]) {
 			kept = false
 			dst = dst[:start]
 			if emitted > 0 {
@@ -313,12 +313,11 @@ func (e *encoder) reorder(dst []byte, bodyStart int, ms []member) ([]byte, error
 	var inline [reorderInline]byte
 	var tmp []byte
 	if len(body) <= len(inline) {
-		tmp = inline[:len(body)]
+		tmp = inline[:copy(inline[:], body)]
 	} else {
 		e.scratch = append(e.scratch[:0], body...)
 		tmp = e.scratch
 	}
-	copy(tmp, body)
 	w := bodyStart
 	for _, m := range ms {
 		if !m.kept {
