@@ -125,3 +125,71 @@ func FuzzCanonicalize(f *testing.F) {
 		checkAccepted(t, in, out)
 	})
 }
+
+// TestAppendCanonicalFuncProperty checks filtering on generated objects:
+// leaving members out must give the canonical form of the object with those
+// members deleted, and keep must see every member exactly once.
+func TestAppendCanonicalFuncProperty(t *testing.T) {
+	g := newGen(4)
+	drop := func(key string) bool { return len(key)%2 == 0 } // an arbitrary rule
+	tested := 0
+	for range 100000 {
+		if tested == 300 {
+			break
+		}
+		in := g.valid()
+		if t := bytes.TrimSpace(in); t[0] != '{' || bytes.Count(t, []byte(":")) < 3 {
+			continue // want objects with a few members
+		}
+		tested++
+		seen := map[string]int{}
+		got, err := AppendCanonicalFunc(nil, in, func(key string, raw []byte) bool {
+			seen[key]++
+			if !json.Valid(raw) {
+				t.Errorf("raw value %q of %q is not valid JSON", raw, key)
+			}
+			return !drop(key)
+		})
+		if err != nil {
+			t.Fatalf("AppendCanonicalFunc(%q): %v", in, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(in))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		for k := range m {
+			if seen[k] != 1 {
+				t.Fatalf("keep saw %q %d times in %q", k, seen[k], in)
+			}
+			if drop(k) {
+				delete(m, k)
+			}
+		}
+		if len(seen) != len(m)+countDropped(seen, drop) {
+			t.Fatalf("keep saw keys %v not in %q", seen, in)
+		}
+		filtered, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Canonicalize(filtered)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("AppendCanonicalFunc(%q) = %q; want %q (%v)", in, got, want, err)
+		}
+	}
+	if tested < 300 {
+		t.Fatalf("generator produced only %d suitable objects", tested)
+	}
+}
+
+func countDropped(seen map[string]int, drop func(string) bool) int {
+	n := 0
+	for k := range seen {
+		if drop(k) {
+			n++
+		}
+	}
+	return n
+}
