@@ -237,7 +237,9 @@ type Account struct {
 func (a Account) String() string { return a.UserID + " (device " + a.DeviceID + ") on " + a.Homeserver }
 
 // SaveAccount stores the login.
-func (s *Store) SaveAccount(ctx context.Context, a Account) error { return s.putJSON(ctx, "account", a) }
+func (s *Store) SaveAccount(ctx context.Context, a Account) error {
+	return s.putJSON(ctx, "account", a)
+}
 
 // Account returns the stored login, or ErrNoAccount.
 func (s *Store) Account(ctx context.Context) (Account, error) {
