@@ -226,29 +226,31 @@ func Verify(obj []byte, entity, keyID string, pub ed25519.PublicKey) error {
 // value. Only the path to the wanted signature has to be well formed: a
 // malformed entry of another entity or key cannot make a good signature fail.
 func lookupSignature(raw []byte, entity, keyID string) (string, error) {
-	missing := fmt.Errorf("%w: %s %s", ErrMissingSignature, entity, keyID)
-	if raw == nil {
-		return "", missing
+		if raw == nil {
+		return "", fmt.Errorf("%w: %s %s", ErrMissingSignature, entity, keyID)
 	}
-	var byEntity map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &byEntity); err != nil {
+	entityRaw, ok, err := member(raw, entity)
+	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrMalformedSignatures, err)
 	}
-	entityRaw, ok := byEntity[entity]
 	if !ok {
-		return "", missing
+		return "", fmt.Errorf("%w: %s %s", ErrMissingSignature, entity, keyID)
 	}
-	var byKey map[string]json.RawMessage
-	if err := json.Unmarshal(entityRaw, &byKey); err != nil {
+	sigRaw, ok, err := member(entityRaw, keyID)
+	if err != nil {
 		return "", fmt.Errorf("%w: signatures of %s: %v", ErrMalformedSignatures, entity, err)
 	}
-	sigRaw, ok := byKey[keyID]
 	if !ok {
-		return "", missing
+		return "", fmt.Errorf("%w: %s %s", ErrMissingSignature, entity, keyID)
 	}
+	if len(sigRaw) < 2 || sigRaw[0] != '"' {
+		return "", fmt.Errorf("%w: signature %s %s is not a string", ErrMalformedSignatures, entity, keyID)
+	}
+	// Base64 has no characters that JSON escapes; an escaped signature is
+	// decoded the slow way and then fails or passes base64 decoding.
 	var sig string
 	if err := json.Unmarshal(sigRaw, &sig); err != nil {
-		return "", fmt.Errorf("%w: signature %s %s is not a string", ErrMalformedSignatures, entity, keyID)
+		return "", fmt.Errorf("%w: signature %s %s: %v", ErrMalformedSignatures, entity, keyID, err)
 	}
 	return sig, nil
 }
