@@ -226,7 +226,7 @@ func Verify(obj []byte, entity, keyID string, pub ed25519.PublicKey) error {
 // value. Only the path to the wanted signature has to be well formed: a
 // malformed entry of another entity or key cannot make a good signature fail.
 func lookupSignature(raw []byte, entity, keyID string) (string, error) {
-		if raw == nil {
+	if raw == nil {
 		return "", fmt.Errorf("%w: %s %s", ErrMissingSignature, entity, keyID)
 	}
 	entityRaw, ok, err := member(raw, entity)
