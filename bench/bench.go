@@ -1,0 +1,449 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"time"
+)
+
+// Mode says what a run measures.
+type Mode string
+
+// Modes.
+const (
+	// ModeBoth runs every scenario against the ceiling, then against the
+	// server, and reports the server's figures as ratios to the ceiling's.
+	ModeBoth Mode = "both"
+	// ModeCeiling runs only the bare handler; no server is needed.
+	ModeCeiling Mode = "ceiling"
+	// ModeServer runs only the server.
+	ModeServer Mode = "server"
+)
+
+// Bounds on the configuration, so that a typo cannot start an endless or
+// enormous run.
+const (
+	MaxUsers       = 100_000
+	MaxDevices     = 100
+	MaxClients     = 1024
+	MaxDuration    = time.Hour
+	MaxRequestsCap = 100_000_000
+)
+
+// Config is one bench run.
+type Config struct {
+	// ServerURL is the key server's base URL; it must be on a loopback
+	// address. Required unless Mode is ModeCeiling.
+	ServerURL string
+	// ServerInProcess says the server runs in this process, so the
+	// resident size read from /proc/self is the server's (plus the
+	// bench's own, which is small next to it).
+	ServerInProcess bool
+	Mode            Mode
+	Users           int           // users registered
+	Devices         int           // devices per user
+	QueryUsers      int           // users per /keys/query
+	Clients         int           // concurrent clients
+	Duration        time.Duration // per timed phase
+	MaxRequests     int64         // per timed phase
+	Scenarios       []Scenario
+	// VerifyDuration is how long the ed25519 baseline runs (0: 1.5 s).
+	VerifyDuration time.Duration
+	// Progress receives one human-readable line per step; nil for none.
+	Progress io.Writer
+}
+
+// DefaultConfig returns the defaults of `vouch bench`.
+func DefaultConfig() Config {
+	return Config{
+		Mode:        ModeBoth,
+		Users:       100,
+		Devices:     2,
+		QueryUsers:  10,
+		Clients:     16,
+		Duration:    10 * time.Second,
+		MaxRequests: 200_000,
+		Scenarios:   AllScenarios(),
+	}
+}
+
+// Validate checks every field against its bounds.
+func (c Config) Validate() error {
+	switch c.Mode {
+	case ModeBoth, ModeCeiling, ModeServer:
+	default:
+		return fmt.Errorf("%w: mode %q", ErrConfig, c.Mode)
+	}
+	if c.Mode != ModeCeiling && c.ServerURL == "" {
+		return fmt.Errorf("%w: a server URL is needed unless only the ceiling runs", ErrConfig)
+	}
+	checks := []struct {
+		name      string
+		v, lo, hi int64
+	}{
+		{"users", int64(c.Users), 1, MaxUsers},
+		{"devices", int64(c.Devices), 1, MaxDevices},
+		{"query-users", int64(c.QueryUsers), 1, int64(c.Users)},
+		{"clients", int64(c.Clients), 1, MaxClients},
+		{"max-requests", c.MaxRequests, 1, MaxRequestsCap},
+	}
+	for _, k := range checks {
+		if k.v < k.lo || k.v > k.hi {
+			return fmt.Errorf("%w: %s is %d, want %d to %d", ErrConfig, k.name, k.v, k.lo, k.hi)
+		}
+	}
+	if c.Duration <= 0 || c.Duration > MaxDuration {
+		return fmt.Errorf("%w: duration %v, want more than 0 and at most %v", ErrConfig, c.Duration, MaxDuration)
+	}
+	if c.VerifyDuration < 0 || c.VerifyDuration > time.Minute {
+		return fmt.Errorf("%w: verify duration %v", ErrConfig, c.VerifyDuration)
+	}
+	if len(c.Scenarios) == 0 {
+		return fmt.Errorf("%w: no scenario", ErrConfig)
+	}
+	for _, s := range c.Scenarios {
+		if s == SignaturesUpload && c.Users < 2 {
+			return fmt.Errorf("%w: signatures-upload needs at least 2 users", ErrConfig)
+		}
+	}
+	return nil
+}
+
+// Result is one timed phase of one scenario against one target.
+type Result struct {
+	Kind          string  `json:"kind"` // "result"
+	Scenario      string  `json:"scenario"`
+	Against       string  `json:"against"` // "ceiling" or "server"
+	Clients       int     `json:"clients"`
+	Requests      int64   `json:"requests"`
+	Errors        int64   `json:"errors"`
+	DurationS     float64 `json:"duration_s"`
+	ThroughputRPS float64 `json:"throughput_rps"`
+	P50Ms         float64 `json:"p50_ms"`
+	P99Ms         float64 `json:"p99_ms"`
+	MaxMs         float64 `json:"max_ms"`
+	RSSBytes      int64   `json:"rss_bytes"`
+	RSSPeakBytes  int64   `json:"rss_peak_bytes"`
+	RSSOf         string  `json:"rss_of"`
+	// RatioToCeiling is this throughput over the ceiling's, for the
+	// server when the ceiling ran in the same run.
+	RatioToCeiling *float64 `json:"ratio_to_ceiling,omitempty"`
+	// P99OverCeiling is this p99 latency over the ceiling's (a multiple).
+	P99OverCeiling *float64 `json:"p99_over_ceiling,omitempty"`
+	// RatioToVerifyBound is, for signatures-upload against the server,
+	// the throughput over the bare ed25519 verification rate.
+	RatioToVerifyBound *float64 `json:"ratio_to_verify_bound,omitempty"`
+	FirstError         string   `json:"first_error,omitempty"`
+}
+
+// Target is one of the issue's performance targets with its outcome. A
+// failed target is reported, never an error.
+type Target struct {
+	Kind      string  `json:"kind"` // "target"
+	Name      string  `json:"name"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Pass      bool    `json:"pass"`
+	// AsSpecified is false when the run's shape differs from the one the
+	// target is stated for (users per query, devices, clients).
+	AsSpecified bool `json:"as_specified"`
+}
+
+// Report is everything a run measured, in the order it was measured.
+type Report struct {
+	Baseline *Baseline
+	Results  []Result
+	Targets  []Target
+}
+
+// Objects returns the report as the JSON objects `vouch bench` prints, one
+// per line: baseline, results, targets.
+func (r *Report) Objects() []any {
+	var out []any
+	if r.Baseline != nil {
+		out = append(out, *r.Baseline)
+	}
+	for _, x := range r.Results {
+		out = append(out, x)
+	}
+	for _, t := range r.Targets {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (c Config) progress(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, "bench: "+format+"\n", args...)
+	}
+}
+
+// rssOf names whose resident size a result reports.
+func (c Config) rssOf(against string) string {
+	switch {
+	case against == "ceiling":
+		return "bench process (ceiling handler in-process)"
+	case c.ServerInProcess:
+		return "server (in-process, includes the bench client)"
+	}
+	return "bench process (server is out of process)"
+}
+
+// uploadsBudget is the number of keys-upload requests whose keys are
+// precomputed.
+func (c Config) uploadsBudget() int64 {
+	return min(c.MaxRequests, max(int64(c.Clients), int64(math.Ceil(c.Duration.Seconds()*keysUploadPoolRate))))
+}
+
+// Run sets up the population (registering it on the server unless only the
+// ceiling runs), then runs every configured scenario against the ceiling
+// and/or the server and evaluates the targets. Errors of individual requests
+// are counted in the results; Run fails only when the run cannot go on.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var server endpoint
+	var pop *population
+	var err error
+	if cfg.Mode != ModeCeiling {
+		if err := CheckLoopback(ctx, cfg.ServerURL); err != nil {
+			return nil, err
+		}
+		server = endpoint{base: trimSlash(cfg.ServerURL), hc: newHTTPClient(cfg.Clients)}
+		cfg.progress("registering %d users with %d devices each and cross-signing on %s", cfg.Users, cfg.Devices, cfg.ServerURL)
+		t0 := time.Now()
+		if pop, err = setupPopulation(ctx, server, cfg.Users, cfg.Devices, cfg.Clients); err != nil {
+			return nil, err
+		}
+		cfg.progress("set up in %.1f s", time.Since(t0).Seconds())
+		server.hc.CloseIdleConnections()
+	} else if pop, err = syntheticPopulation(cfg.Users, cfg.Devices); err != nil {
+		return nil, err
+	}
+
+	rep := &Report{}
+	for _, sc := range cfg.Scenarios {
+		if sc == SignaturesUpload && rep.Baseline == nil {
+			d := cfg.VerifyDuration
+			if d == 0 {
+				d = 1500 * time.Millisecond
+			}
+			cfg.progress("measuring bare ed25519 verification for %v", d)
+			b, err := MeasureVerify(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			rep.Baseline = &b
+		}
+		results, err := runScenario(ctx, cfg, sc, pop, server.base)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, results...)
+	}
+	rep.fillRatios()
+	rep.Targets = evaluateTargets(cfg, rep)
+	return rep, nil
+}
+
+// trimSlash drops trailing slashes from a base URL.
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// runScenario prepares sc and runs it against the ceiling and/or server.
+func runScenario(ctx context.Context, cfg Config, sc Scenario, pop *population, serverBase string) ([]Result, error) {
+	cfg.progress("%s: preparing", sc)
+	var (
+		pl  *plan
+		sp  *syncWakePlan
+		err error
+	)
+	switch sc {
+	case KeysQuery:
+		pl, err = keysQueryPlan(pop, cfg.QueryUsers, cfg.Devices)
+	case SignaturesUpload:
+		pl, err = signaturesUploadPlan(pop, cfg.Clients)
+	case KeysUpload:
+		pl, err = keysUploadPlan(pop, cfg.Clients, cfg.uploadsBudget())
+	case SyncWake:
+		sp, err = newSyncWakePlan(pop, cfg.Clients)
+	default:
+		err = fmt.Errorf("%w: unknown scenario %q", ErrConfig, sc)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	if cfg.Mode != ModeServer {
+		var changed []string
+		if sp != nil {
+			changed = sp.targetIDs()
+		}
+		ceil, err := NewCeiling(changed)
+		if err != nil {
+			return nil, err
+		}
+		ls, err := StartLocal(ceil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.progress("%s: ceiling for up to %v", sc, cfg.Duration)
+		r, err := runOnce(ctx, cfg, sc, pl, sp, endpoint{base: ls.URL, hc: newHTTPClient(cfg.Clients)}, false)
+		cerr := ls.Close()
+		if err != nil {
+			return nil, err
+		}
+		if cerr != nil {
+			return nil, cerr
+		}
+		out = append(out, r)
+	}
+	if cfg.Mode != ModeCeiling {
+		e := endpoint{base: serverBase, hc: newHTTPClient(cfg.Clients)}
+		if pl != nil && pl.probe != nil {
+			if err := pl.probe(ctx, e); err != nil {
+				return nil, fmt.Errorf("bench: %s: the server's answer is not right: %w", sc, err)
+			}
+		}
+		cfg.progress("%s: server for up to %v", sc, cfg.Duration)
+		r, err := runOnce(ctx, cfg, sc, pl, sp, e, true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// runOnce runs one timed phase and turns it into a Result.
+func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWakePlan, e endpoint, isServer bool) (Result, error) {
+	defer e.hc.CloseIdleConnections()
+	var lr loadResult
+	if sp != nil {
+		var err error
+		if lr, err = runSyncWake(ctx, e, sp, cfg.Duration, cfg.MaxRequests); err != nil {
+			return Result{}, err
+		}
+	} else {
+		lr = drive(ctx, e, cfg.Clients, cfg.Duration, cfg.MaxRequests, pl.next, pl.check)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("bench: %s: %w", sc, err)
+	}
+	against := "ceiling"
+	if isServer {
+		against = "server"
+	}
+	s := Summarize(lr.latency)
+	r := Result{
+		Kind:         "result",
+		Scenario:     string(sc),
+		Against:      against,
+		Clients:      cfg.Clients,
+		Requests:     lr.requests,
+		Errors:       lr.errors,
+		DurationS:    round3(lr.elapsed.Seconds()),
+		P50Ms:        ms(s.P50),
+		P99Ms:        ms(s.P99),
+		MaxMs:        ms(s.Max),
+		RSSBytes:     lr.rssEnd,
+		RSSPeakBytes: lr.rssPeak,
+		RSSOf:        cfg.rssOf(against),
+	}
+	if lr.elapsed > 0 {
+		r.ThroughputRPS = round3(float64(lr.requests-lr.errors) / lr.elapsed.Seconds())
+	}
+	if lr.firstErr != nil {
+		r.FirstError = lr.firstErr.Error()
+	}
+	cfg.progress("%s against %s: %d requests, %d errors, %.0f/s, p50 %.3f ms, p99 %.3f ms", sc, against, r.Requests, r.Errors, r.ThroughputRPS, r.P50Ms, r.P99Ms)
+	return r, nil
+}
+
+// ratio returns a/b rounded, or nil when b is zero.
+func ratio(a, b float64) *float64 {
+	if b == 0 || math.IsNaN(a) || math.IsNaN(b) {
+		return nil
+	}
+	v := round3(a / b)
+	return &v
+}
+
+// fillRatios sets each server result's ratios to the ceiling result of the
+// same scenario and, for signatures-upload, to the verification bound.
+func (r *Report) fillRatios() {
+	ceil := map[string]Result{}
+	for _, x := range r.Results {
+		if x.Against == "ceiling" {
+			ceil[x.Scenario] = x
+		}
+	}
+	for i := range r.Results {
+		x := &r.Results[i]
+		if x.Against != "server" {
+			continue
+		}
+		if c, ok := ceil[x.Scenario]; ok {
+			if x.Scenario != string(SyncWake) { // sync-wake's rate is paced by the bench
+				x.RatioToCeiling = ratio(x.ThroughputRPS, c.ThroughputRPS)
+			}
+			x.P99OverCeiling = ratio(x.P99Ms, c.P99Ms)
+		}
+		if x.Scenario == string(SignaturesUpload) && r.Baseline != nil {
+			x.RatioToVerifyBound = ratio(x.ThroughputRPS, r.Baseline.VerifiesPerS)
+		}
+	}
+}
+
+// evaluateTargets checks the issue's targets against the server results.
+func evaluateTargets(cfg Config, r *Report) []Target {
+	var out []Target
+	shape := cfg.Clients == 16
+	for _, x := range r.Results {
+		if x.Against != "server" {
+			continue
+		}
+		switch Scenario(x.Scenario) {
+		case KeysQuery:
+			spec := shape && cfg.QueryUsers == 10 && cfg.Devices == 2
+			if x.RatioToCeiling != nil {
+				out = append(out, target("keys-query throughput / ceiling >= 0.5", *x.RatioToCeiling, 0.5, true, spec))
+			}
+			out = append(out, target("keys-query p99 ms < 10", x.P99Ms, 10, false, spec))
+		case SignaturesUpload:
+			if x.RatioToVerifyBound != nil {
+				out = append(out, target("signatures-upload throughput / bare ed25519 verifications per s >= 0.6", *x.RatioToVerifyBound, 0.6, true, true))
+			}
+		case KeysUpload:
+			if x.RatioToCeiling != nil {
+				out = append(out, target("keys-upload (5 one-time keys) throughput / ceiling >= 0.3", *x.RatioToCeiling, 0.3, true, shape))
+			}
+		case SyncWake:
+			out = append(out, target("sync-wake p99 ms < 5", x.P99Ms, 5, false, true))
+		}
+		if x.Errors > 0 {
+			out = append(out, target(x.Scenario+" errors == 0", float64(x.Errors), 0, false, true))
+		}
+	}
+	return out
+}
+
+// target builds a Target: value >= threshold when atLeast, else value <
+// threshold (or == 0 for a zero threshold).
+func target(name string, value, threshold float64, atLeast, asSpecified bool) Target {
+	pass := value < threshold
+	switch {
+	case atLeast:
+		pass = value >= threshold
+	case threshold == 0:
+		pass = value == 0
+	}
+	return Target{Kind: "target", Name: name, Value: value, Threshold: threshold, Pass: pass, AsSpecified: asSpecified}
+}

@@ -1,0 +1,242 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestCheckLoopback(t *testing.T) {
+	tests := []struct {
+		url  string
+		want error
+	}{
+		{"http://127.0.0.1:8008", nil},
+		{"http://127.0.0.2:8008/", nil},
+		{"http://[::1]:8008", nil},
+		{"http://localhost:8008", nil},
+		{"https://127.0.0.1", nil},
+		{"http://10.0.0.1:8008", ErrNotLoopback},
+		{"http://8.8.8.8", ErrNotLoopback},
+		{"http://[2001:db8::1]:80", ErrNotLoopback},
+		{"ftp://127.0.0.1", ErrConfig},
+		{"127.0.0.1:8008", ErrConfig},
+		{"http://", ErrConfig},
+		{"http://%zz", ErrConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := CheckLoopback(context.Background(), tt.url)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("CheckLoopback = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseScenarios(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []Scenario
+		wantErr bool
+	}{
+		{"all", AllScenarios(), false},
+		{"", AllScenarios(), false},
+		{"keys-query", []Scenario{KeysQuery}, false},
+		{"sync-wake, keys-upload", []Scenario{SyncWake, KeysUpload}, false},
+		{"keys-querry", nil, true},
+		{"all,keys-query", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseScenarios(tt.in)
+		if tt.wantErr {
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("%q: err %v, want ErrConfig", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(tt.want) {
+			t.Fatalf("%q: %v, %v", tt.in, got, err)
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("%q: %v, want %v", tt.in, got, tt.want)
+			}
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := DefaultConfig()
+	ok.Mode = ModeCeiling
+	tests := []struct {
+		name   string
+		change func(*Config)
+		valid  bool
+	}{
+		{"defaults, ceiling only", func(*Config) {}, true},
+		{"server needs a URL", func(c *Config) { c.Mode = ModeServer }, false},
+		{"both with a URL", func(c *Config) { c.Mode = ModeBoth; c.ServerURL = "http://127.0.0.1:1" }, true},
+		{"unknown mode", func(c *Config) { c.Mode = "fast" }, false},
+		{"zero users", func(c *Config) { c.Users = 0 }, false},
+		{"too many users", func(c *Config) { c.Users = MaxUsers + 1 }, false},
+		{"zero devices", func(c *Config) { c.Devices = 0 }, false},
+		{"query more users than exist", func(c *Config) { c.Users = 5; c.QueryUsers = 6 }, false},
+		{"zero clients", func(c *Config) { c.Clients = 0 }, false},
+		{"too many clients", func(c *Config) { c.Clients = MaxClients + 1 }, false},
+		{"zero duration", func(c *Config) { c.Duration = 0 }, false},
+		{"endless duration", func(c *Config) { c.Duration = 2 * MaxDuration }, false},
+		{"zero max requests", func(c *Config) { c.MaxRequests = 0 }, false},
+		{"no scenario", func(c *Config) { c.Scenarios = nil }, false},
+		{"signatures need two users", func(c *Config) { c.Users, c.QueryUsers = 1, 1; c.Scenarios = []Scenario{SignaturesUpload} }, false},
+		{"one user without signatures", func(c *Config) { c.Users, c.QueryUsers = 1, 1; c.Scenarios = []Scenario{KeysQuery} }, true},
+		{"negative verify duration", func(c *Config) { c.VerifyDuration = -1 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			tt.change(&c)
+			err := c.Validate()
+			if tt.valid != (err == nil) {
+				t.Fatalf("Validate = %v, want valid %v", err, tt.valid)
+			}
+			if err != nil && !errors.Is(err, ErrConfig) {
+				t.Fatalf("error %v is not ErrConfig", err)
+			}
+		})
+	}
+}
+
+func TestEvaluateTargets(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	cfg := DefaultConfig()
+	rep := &Report{Results: []Result{
+		{Scenario: "keys-query", Against: "server", RatioToCeiling: f(0.6), P99Ms: 12},
+		{Scenario: "signatures-upload", Against: "server", RatioToVerifyBound: f(0.5)},
+		{Scenario: "keys-upload", Against: "server", RatioToCeiling: f(0.3), Errors: 2},
+		{Scenario: "sync-wake", Against: "server", P99Ms: 4.9},
+		{Scenario: "sync-wake", Against: "ceiling", P99Ms: 99},
+	}}
+	want := map[string]bool{
+		"keys-query throughput / ceiling >= 0.5":                                 true,
+		"keys-query p99 ms < 10":                                                 false,
+		"signatures-upload throughput / bare ed25519 verifications per s >= 0.6": false,
+		"keys-upload (5 one-time keys) throughput / ceiling >= 0.3":              true,
+		"keys-upload errors == 0":                                                false,
+		"sync-wake p99 ms < 5":                                                   true,
+	}
+	got := evaluateTargets(cfg, rep)
+	if len(got) != len(want) {
+		t.Fatalf("targets %+v", got)
+	}
+	for _, tg := range got {
+		pass, ok := want[tg.Name]
+		if !ok || pass != tg.Pass || !tg.AsSpecified {
+			t.Errorf("%+v: want pass %v (known %v)", tg, pass, ok)
+		}
+	}
+	cfg.Clients = 4
+	for _, tg := range evaluateTargets(cfg, rep) {
+		if tg.Name == "keys-query p99 ms < 10" && tg.AsSpecified {
+			t.Error("a 4-client run is reported as the specified shape")
+		}
+	}
+}
+
+func TestFillRatios(t *testing.T) {
+	rep := &Report{
+		Baseline: &Baseline{VerifiesPerS: 1000},
+		Results: []Result{
+			{Scenario: "keys-query", Against: "ceiling", ThroughputRPS: 1000, P99Ms: 2},
+			{Scenario: "keys-query", Against: "server", ThroughputRPS: 250, P99Ms: 8},
+			{Scenario: "signatures-upload", Against: "server", ThroughputRPS: 700},
+			{Scenario: "sync-wake", Against: "ceiling", ThroughputRPS: 10, P99Ms: 0},
+			{Scenario: "sync-wake", Against: "server", ThroughputRPS: 10, P99Ms: 1},
+		},
+	}
+	rep.fillRatios()
+	kq := rep.Results[1]
+	if kq.RatioToCeiling == nil || *kq.RatioToCeiling != 0.25 || kq.P99OverCeiling == nil || *kq.P99OverCeiling != 4 {
+		t.Errorf("keys-query ratios %+v", kq)
+	}
+	if r := rep.Results[2].RatioToVerifyBound; r == nil || *r != 0.7 {
+		t.Errorf("signatures-upload bound ratio %v", r)
+	}
+	sw := rep.Results[4]
+	if sw.RatioToCeiling != nil || sw.P99OverCeiling != nil {
+		t.Errorf("sync-wake: paced rate or zero ceiling p99 gave a ratio: %+v", sw)
+	}
+	if rep.Results[0].RatioToCeiling != nil {
+		t.Error("the ceiling got a ratio to itself")
+	}
+}
+
+func TestMeasureVerify(t *testing.T) {
+	b, err := MeasureVerify(context.Background(), 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Verifies <= 0 || b.VerifiesPerS <= 0 || b.Goroutines < 1 {
+		t.Errorf("baseline %+v", b)
+	}
+	if _, err := MeasureVerify(context.Background(), 0); !errors.Is(err, ErrConfig) {
+		t.Errorf("zero duration: %v", err)
+	}
+}
+
+// checkResult asserts that a result is well formed and error-free; it never
+// looks at how fast the machine was.
+func checkResult(t *testing.T, r Result) {
+	t.Helper()
+	if r.Errors != 0 || r.FirstError != "" {
+		t.Errorf("%s against %s: %d errors, first %q", r.Scenario, r.Against, r.Errors, r.FirstError)
+	}
+	if r.Requests <= 0 {
+		t.Errorf("%s against %s: no requests", r.Scenario, r.Against)
+	}
+	if r.DurationS <= 0 || r.ThroughputRPS <= 0 {
+		t.Errorf("%s against %s: duration %v, throughput %v", r.Scenario, r.Against, r.DurationS, r.ThroughputRPS)
+	}
+	if !(0 <= r.P50Ms && r.P50Ms <= r.P99Ms && r.P99Ms <= r.MaxMs) {
+		t.Errorf("%s against %s: percentiles out of order: %v %v %v", r.Scenario, r.Against, r.P50Ms, r.P99Ms, r.MaxMs)
+	}
+	if r.RSSBytes <= 0 || r.RSSPeakBytes < r.RSSBytes || r.RSSOf == "" {
+		t.Errorf("%s against %s: rss %d peak %d of %q", r.Scenario, r.Against, r.RSSBytes, r.RSSPeakBytes, r.RSSOf)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRunCeilingOnly(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Mode = ModeCeiling
+	cfg.Users, cfg.QueryUsers, cfg.Clients = 12, 4, 4
+	cfg.Duration = 300 * time.Millisecond
+	cfg.MaxRequests = 400
+	cfg.VerifyDuration = 100 * time.Millisecond
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != len(AllScenarios()) {
+		t.Fatalf("%d results", len(rep.Results))
+	}
+	for i, r := range rep.Results {
+		if r.Scenario != string(AllScenarios()[i]) || r.Against != "ceiling" || r.Kind != "result" {
+			t.Errorf("result %d: %+v", i, r)
+		}
+		checkResult(t, r)
+		if r.Requests > cfg.MaxRequests {
+			t.Errorf("%s: %d requests beyond the bound %d", r.Scenario, r.Requests, cfg.MaxRequests)
+		}
+	}
+	if rep.Baseline == nil || len(rep.Targets) != 0 {
+		t.Errorf("baseline %v, targets %v (no server: no targets)", rep.Baseline, rep.Targets)
+	}
+	if n := len(rep.Objects()); n != 1+len(rep.Results) {
+		t.Errorf("%d objects", n)
+	}
+}

@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// Scenario names one load the bench can drive.
+type Scenario string
+
+// The scenarios, in the order "all" runs them.
+const (
+	// KeysQuery: POST /keys/query for QueryUsers users per request.
+	KeysQuery Scenario = "keys-query"
+	// SignaturesUpload: POST /keys/signatures/upload, each request the
+	// caller's user-signing key's signature over another user's master key.
+	SignaturesUpload Scenario = "signatures-upload"
+	// KeysUpload: POST /keys/upload with OTKsPerUpload fresh signed
+	// one-time keys.
+	KeysUpload Scenario = "keys-upload"
+	// SyncWake: the delay from a watched user's change to each watcher's
+	// long-polling /sync returning with that user.
+	SyncWake Scenario = "sync-wake"
+)
+
+// AllScenarios returns every scenario in the order "all" runs them.
+func AllScenarios() []Scenario {
+	return []Scenario{KeysQuery, SignaturesUpload, KeysUpload, SyncWake}
+}
+
+// ParseScenarios parses a --scenario value: "all" or a comma-separated list
+// of scenario names.
+func ParseScenarios(s string) ([]Scenario, error) {
+	if s == "" || s == "all" {
+		return AllScenarios(), nil
+	}
+	var out []Scenario
+	for name := range strings.SplitSeq(s, ",") {
+		sc := Scenario(strings.TrimSpace(name))
+		known := false
+		for _, k := range AllScenarios() {
+			known = known || k == sc
+		}
+		if !known {
+			return nil, fmt.Errorf("%w: unknown scenario %q (want all, keys-query, signatures-upload, keys-upload or sync-wake)", ErrConfig, name)
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// keysUploadPoolRate is the request rate the keys-upload pool of
+// precomputed one-time keys is sized for: duration × this many uploads, at
+// most MaxRequests. A server faster than this ends the phase early when the
+// pool is used up, which still gives a valid rate over the shorter time.
+const keysUploadPoolRate = 3000
+
+// plan is one scenario's request generator, prepared before the timed
+// phase and used unchanged against the ceiling and the server.
+type plan struct {
+	next  nextFunc
+	check checkFunc
+	// probe checks one request's answer in depth against the server
+	// before the timed phase; nil when there is nothing more to check than
+	// the timed phase checks.
+	probe func(ctx context.Context, e endpoint) error
+}
+
+// workerDevice is the user and device worker w sends as.
+func workerDevice(p *population, w int) (*user, *device) {
+	u := p.users[w%len(p.users)]
+	return u, u.devices[(w/len(p.users))%len(u.devices)]
+}
+
+// checkNoFailures accepts a JSON object whose "failures" member, if any, is
+// empty.
+func checkNoFailures(body []byte) error {
+	if !bytes.Contains(body, []byte(`"failures"`)) {
+		if !json.Valid(body) {
+			return fmt.Errorf("%w: not JSON: %.200q", ErrBadResponse, body)
+		}
+		return nil
+	}
+	var r signatureUploadResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadResponse, err)
+	}
+	if len(r.Failures) != 0 {
+		return fmt.Errorf("%w: failures %.300s", ErrBadResponse, body)
+	}
+	return nil
+}
+
+// keysQueryPlan queries q consecutive users per request, starting at a
+// different user each time.
+func keysQueryPlan(p *population, q, devices int) (*plan, error) {
+	n := len(p.users)
+	bodies := make([][]byte, n)
+	for i := range n {
+		b, err := keysQueryBody(p.userIDs(i, q))
+		if err != nil {
+			return nil, err
+		}
+		bodies[i] = b
+	}
+	next := func(w, seq int, _ *[]byte) (request, bool, error) {
+		_, d := workerDevice(p, w)
+		return request{method: http.MethodPost, path: pathKeysQuery, token: d.token, body: bodies[(w*7+seq)%n]}, true, nil
+	}
+	probe := func(ctx context.Context, e endpoint) error {
+		_, d := workerDevice(p, 0)
+		var r struct {
+			DeviceKeys map[string]map[string]json.RawMessage `json:"device_keys"`
+			MasterKeys map[string]json.RawMessage            `json:"master_keys"`
+			SSKs       map[string]json.RawMessage            `json:"self_signing_keys"`
+		}
+		if err := e.call(ctx, http.MethodPost, pathKeysQuery, d.token, bodies[0], &r); err != nil {
+			return err
+		}
+		for _, id := range p.userIDs(0, q) {
+			if got := len(r.DeviceKeys[id]); got != devices {
+				return fmt.Errorf("%w: keys-query returned %d devices for %s, want %d", ErrBadResponse, got, id, devices)
+			}
+			if r.MasterKeys[id] == nil || r.SSKs[id] == nil {
+				return fmt.Errorf("%w: keys-query returned no master or self-signing key for %s", ErrBadResponse, id)
+			}
+		}
+		return nil
+	}
+	return &plan{next: next, probe: probe}, nil
+}
+
+// signaturesUploadPlan gives each worker's user the signatures of its
+// user-signing key over every other user's master key, signed now, and sends
+// them in turn (again from the start once all were sent: an identical
+// signature is stored again and verified again).
+func signaturesUploadPlan(p *population, clients int) (*plan, error) {
+	n := len(p.users)
+	if n < 2 {
+		return nil, fmt.Errorf("%w: signatures-upload needs at least 2 users", ErrConfig)
+	}
+	callers := min(clients, n)
+	bodies := make([][][]byte, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for c := range callers {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			u := p.users[c]
+			for j := 1; j < n; j++ {
+				b, err := u.signOtherMasterBody(p.users[(c+j)%n])
+				if err != nil {
+					errs[c] = err
+					return
+				}
+				bodies[c] = append(bodies[c], b)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	next := func(w, seq int, _ *[]byte) (request, bool, error) {
+		u := p.users[w%n]
+		mine := bodies[w%n%callers]
+		if w%n >= callers { // more callers than precomputed: cannot happen as callers = min(clients, n)
+			return request{}, false, fmt.Errorf("%w: no signatures for worker %d", ErrConfig, w)
+		}
+		return request{method: http.MethodPost, path: pathSigsUpload, token: u.devices[0].token, body: mine[seq%len(mine)]}, true, nil
+	}
+	probe := func(ctx context.Context, e endpoint) error {
+		var r signatureUploadResponse
+		if err := e.call(ctx, http.MethodPost, pathSigsUpload, p.users[0].devices[0].token, bodies[0][0], &r); err != nil {
+			return err
+		}
+		if r.Failures == nil {
+			return fmt.Errorf("%w: signatures-upload answer has no failures object", ErrBadResponse)
+		}
+		if len(r.Failures) != 0 {
+			return fmt.Errorf("%w: signatures-upload failures %v", ErrBadResponse, r.Failures)
+		}
+		return nil
+	}
+	return &plan{next: next, check: checkNoFailures, probe: probe}, nil
+}
+
+// keysUploadPlan gives each worker a pool of one-time keys signed by its
+// device, uploads of OTKsPerUpload fresh keys each.
+func keysUploadPlan(p *population, clients int, uploads int64) (*plan, error) {
+	perWorker := int((uploads + int64(clients) - 1) / int64(clients))
+	pools := make([]*otkPool, clients)
+	errs := make([]error, clients)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for w := range clients {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			u, d := workerDevice(p, w)
+			pools[w], errs[w] = newOTKPool(u, d, w, 0, perWorker)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	next := func(w, seq int, scratch *[]byte) (request, bool, error) {
+		body, ok := pools[w].appendKeysUploadBody((*scratch)[:0], seq)
+		if !ok {
+			return request{}, false, nil
+		}
+		*scratch = body
+		_, d := workerDevice(p, w)
+		return request{method: http.MethodPost, path: pathKeysUpload, token: d.token, body: body}, true, nil
+	}
+	probe := func(ctx context.Context, e endpoint) error {
+		// A pool of its own, with key IDs no timed worker uses.
+		u, d := workerDevice(p, 0)
+		pool, err := newOTKPool(u, d, clients, 0, 1)
+		if err != nil {
+			return err
+		}
+		body, _ := pool.appendKeysUploadBody(nil, 0)
+		var r struct {
+			Counts map[string]int `json:"one_time_key_counts"`
+		}
+		if err := e.call(ctx, http.MethodPost, pathKeysUpload, d.token, body, &r); err != nil {
+			return err
+		}
+		if r.Counts["signed_curve25519"] < OTKsPerUpload {
+			return fmt.Errorf("%w: keys-upload counts %v after uploading %d keys", ErrBadResponse, r.Counts, OTKsPerUpload)
+		}
+		return nil
+	}
+	return &plan{next: next, probe: probe}, nil
+}
