@@ -57,6 +57,7 @@ secret storage, key backups, QR and SAS verification payloads.`,
 		newBackupCmd(s),
 		newRecoveryKeyCmd(s), newSSSSCmd(s),
 		newQRCmd(s), newSASCmd(s),
+		newBenchCmd(s),
 	)
 	return root
 }
