@@ -330,6 +330,10 @@ func (m *Migration) copyBatch(ctx context.Context, mio MigrationIO) (MigrationCh
 	if len(batch) > m.cfg.BatchSize {
 		return next, fmt.Errorf("%w: asked for %d keys, got %d", ErrMigration, m.cfg.BatchSize, len(batch))
 	}
+	opener, err := NewOpener(m.cfg.OldKey, m.cfg.OldTrust, m.cfg.UserID)
+	if err != nil {
+		return next, fmt.Errorf("%w: %w", ErrMigration, err)
+	}
 	out := make([]BackedUpKey, 0, len(batch))
 	prev := m.cp.Cursor
 	for _, k := range batch {
@@ -339,7 +343,7 @@ func (m *Migration) copyBatch(ctx context.Context, mio MigrationIO) (MigrationCh
 			return next, fmt.Errorf("%w: key %v listed after %v", ErrMigration, k.Cursor(), prev)
 		}
 		prev = k.Cursor()
-		r, err := OpenSession(k.SessionData, m.cfg.OldKey, m.cfg.OldTrust, m.cfg.UserID)
+		r, err := opener.Open(k.SessionData)
 		if err != nil {
 			// A key that cannot be opened is left behind rather than
 			// blocking the migration: anyone who knows the old public key

@@ -65,18 +65,45 @@ func (r RestoredSession) Provenance() Provenance {
 // signature checks out, and the decryption and parsing steps above are
 // written for hostile input.
 func OpenSession(enc EncryptedSessionData, priv PrivateKey, t AuthDataTrust, userID string) (RestoredSession, error) {
+	o, err := NewOpener(priv, t, userID)
+	if err != nil {
+		return RestoredSession{}, err
+	}
+	return o.Open(enc)
+}
+
+// Opener opens many sessions of one backup version: the checks of
+// OpenSession that do not depend on the session (user ID, private key
+// against auth_data) run once in NewOpener, which saves an X25519
+// scalar multiplication per session. An Opener is immutable and safe for
+// concurrent use.
+type Opener struct {
+	priv   PrivateKey
+	trust  AuthDataTrust
+	userID string
+}
+
+// NewOpener checks that t was decided for userID and that priv belongs to
+// t's auth_data (when it parsed), and returns an Opener for the version.
+func NewOpener(priv PrivateKey, t AuthDataTrust, userID string) (*Opener, error) {
 	if t.UserID != "" && t.UserID != userID {
-		return RestoredSession{}, fmt.Errorf("%w: auth_data trust is for %q, session opened for %q", ErrUserMismatch, t.UserID, userID)
+		return nil, fmt.Errorf("%w: auth_data trust is for %q, session opened for %q", ErrUserMismatch, t.UserID, userID)
 	}
 	if t.AuthData != nil {
 		pub, err := priv.PublicKey()
 		if err != nil {
-			return RestoredSession{}, err
+			return nil, err
 		}
 		if pub != t.AuthData.PublicKey {
-			return RestoredSession{}, fmt.Errorf("%w: key for %s, auth_data has %s", ErrWrongBackupKey, pub.Encode(), t.AuthData.PublicKey.Encode())
+			return nil, fmt.Errorf("%w: key for %s, auth_data has %s", ErrWrongBackupKey, pub.Encode(), t.AuthData.PublicKey.Encode())
 		}
 	}
+	return &Opener{priv: priv, trust: t, userID: userID}, nil
+}
+
+// Open is OpenSession for the Opener's key, trust and user.
+func (o *Opener) Open(enc EncryptedSessionData) (RestoredSession, error) {
+	priv, t, userID := o.priv, o.trust, o.userID
 	if err := checkCanonicalEphemeral(enc.Ephemeral); err != nil {
 		return RestoredSession{}, err
 	}
