@@ -77,9 +77,22 @@ func EncodeBase64(b []byte) string {
 }
 
 // DecodeBase64 decodes standard base64, unpadded as Matrix writes it or
-// padded as some implementations do. URL-safe alphabets are refused.
+// correctly padded as some implementations do. URL-safe alphabets, wrong
+// padding ("AAAA=", "AA="), non-zero trailing bits and line breaks are
+// refused, so that one byte string has at most two spellings (unpadded and
+// padded) and never more.
 func DecodeBase64(s string) ([]byte, error) {
-	b, err := base64.RawStdEncoding.Strict().DecodeString(strings.TrimRight(s, "="))
+	// Go's decoders skip '\r' and '\n' even in strict mode; Matrix base64
+	// never contains them, and accepting them would give a key or a
+	// signature any number of spellings.
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("%w: line break in base64", ErrBadBase64)
+	}
+	enc := base64.RawStdEncoding.Strict()
+	if strings.HasSuffix(s, "=") {
+		enc = base64.StdEncoding.Strict()
+	}
+	b, err := enc.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadBase64, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -262,4 +263,52 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("re-signing changed the object: %v\n%s\n%s", err, signed, again)
 		}
 	})
+}
+
+func TestDecodeBase64Strict(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // hex of the decoded bytes; "" with ok false for refusals
+		ok   bool
+	}{
+		{"", "", true},
+		{"AAEC", "000102", true},
+		{"AAE", "0001", true},
+		{"AAE=", "0001", true},
+		{"AA", "00", true},
+		{"AA==", "00", true},
+		// Wrong padding: more or fewer '=' than the length needs.
+		{"AAAA=", "", false},
+		{"AAAA==", "", false},
+		{"AA=", "", false},
+		{"AAE==", "", false},
+		{"=", "", false},
+		{"==", "", false},
+		// Line breaks are skipped by Go's decoder even in strict mode.
+		{"AA\nEC", "", false},
+		{"AAEC\r\n", "", false},
+		{"\nAAEC", "", false},
+		// Non-zero trailing bits: "AAF" would decode to the same bytes as "AAE".
+		{"AAF", "", false},
+		{"AB", "", false},
+		{"AA-_", "", false},
+		{"AA EC", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			b, err := signedjson.DecodeBase64(tt.in)
+			if tt.ok != (err == nil) {
+				t.Fatalf("ok=%v, err=%v", tt.ok, err)
+			}
+			if err != nil {
+				if !errors.Is(err, signedjson.ErrBadBase64) {
+					t.Fatalf("error %v does not wrap ErrBadBase64", err)
+				}
+				return
+			}
+			if got := fmt.Sprintf("%x", b); got != tt.want {
+				t.Fatalf("decoded %s, want %s", got, tt.want)
+			}
+		})
+	}
 }
