@@ -240,3 +240,44 @@ func TestRunCeilingOnly(t *testing.T) {
 		t.Errorf("%d objects", n)
 	}
 }
+
+// TestRunBothAgainstFake runs every scenario against the ceiling and a fake
+// server in-process over real HTTP: the whole flow of a run (registration,
+// uploads, probes, ratios, targets) with zero errors. The real server has
+// its own test in server_test.go.
+func TestRunBothAgainstFake(t *testing.T) {
+	ls, err := StartLocal(newFakeServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	cfg := DefaultConfig()
+	cfg.ServerURL = ls.URL
+	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 6, 2, 3, 3
+	cfg.Duration = 300 * time.Millisecond
+	cfg.MaxRequests = 300
+	cfg.VerifyDuration = 100 * time.Millisecond
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2*len(AllScenarios()) {
+		t.Fatalf("%d results", len(rep.Results))
+	}
+	for i, r := range rep.Results {
+		checkResult(t, r)
+		want := "ceiling"
+		if i%2 == 1 {
+			want = "server"
+		}
+		if r.Against != want {
+			t.Errorf("result %d against %s, want %s", i, r.Against, want)
+		}
+		if want == "server" && r.Scenario != string(SyncWake) && r.RatioToCeiling == nil {
+			t.Errorf("%s: no ratio to the ceiling", r.Scenario)
+		}
+	}
+	if len(rep.Targets) == 0 {
+		t.Error("no targets evaluated")
+	}
+}
