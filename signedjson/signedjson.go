@@ -192,6 +192,14 @@ func Sign(obj []byte, entity, keyID string, priv ed25519.PrivateKey) ([]byte, er
 // AddSignature merges an existing signature into obj as
 // signatures[entity][keyID] and returns the object in canonical JSON. It does
 // not check the signature.
+//
+// Everything else is kept as it was, up to canonical form: "unsigned", the
+// signatures of other entities and the entity's signatures under other key
+// IDs, even ones that are not well-formed signatures (a null, a number),
+// which a verifier of those keys will refuse on its own. The "signatures"
+// member must be an object when present, and so must signatures[entity];
+// otherwise there is nowhere to merge and ErrMalformedSignatures is
+// returned.
 func AddSignature(obj []byte, entity, keyID, sig string) ([]byte, error) {
 	var members map[string]json.RawMessage
 	// Canonicalising first refuses duplicate keys and anything else
@@ -203,17 +211,41 @@ func AddSignature(obj []byte, entity, keyID, sig string) ([]byte, error) {
 	if err := json.Unmarshal(canon, &members); err != nil || members == nil {
 		return nil, ErrNotObject
 	}
-	sigs, err := parseSignatures(members["signatures"])
+	// Raw values all the way down to the one signature replaced: decoding
+	// into Signatures would turn a null signature into "" and refuse a
+	// number, changing or dropping signatures that are not ours.
+	sigs, err := rawObject(members["signatures"], "signatures")
 	if err != nil {
 		return nil, err
 	}
-	sigs.Set(entity, keyID, sig)
-	raw, err := json.Marshal(sigs)
+	mine, err := rawObject(sigs[entity], "signatures of "+entity)
 	if err != nil {
 		return nil, err
 	}
-	members["signatures"] = raw
+	if mine[keyID], err = json.Marshal(sig); err != nil {
+		return nil, err
+	}
+	if sigs[entity], err = json.Marshal(mine); err != nil {
+		return nil, err
+	}
+	if members["signatures"], err = json.Marshal(sigs); err != nil {
+		return nil, err
+	}
 	return canonicaljson.Marshal(members)
+}
+
+// rawObject decodes raw, a JSON object or nothing at all, into its raw
+// members. An absent value is an empty object; anything that is not an
+// object (null included) is ErrMalformedSignatures.
+func rawObject(raw json.RawMessage, what string) (map[string]json.RawMessage, error) {
+	if raw == nil {
+		return map[string]json.RawMessage{}, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("%w: %s is not an object", ErrMalformedSignatures, what)
+	}
+	return m, nil
 }
 
 // Verify checks the signature signatures[entity][keyID] of obj with pub.

@@ -312,3 +312,69 @@ func TestDecodeBase64Strict(t *testing.T) {
 		})
 	}
 }
+
+// TestSignKeepsEverythingElse checks that Sign changes nothing but the one
+// signature it adds: other entities' signatures, the entity's other key IDs
+// (even malformed ones, which are not Sign's to judge) and "unsigned" come
+// out as they went in, in canonical form.
+func TestSignKeepsEverythingElse(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	pub := priv.Public().(ed25519.PublicKey)
+	sig, err := signedjson.Signature([]byte(`{"a":1}`), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, in, want string
+	}{
+		{"no signatures",
+			`{"a":1}`,
+			`{"a":1,"signatures":{"@u:x":{"ed25519:K":"` + sig + `"}}}`},
+		{"other entity kept",
+			`{"a":1,"signatures":{"@o:x":{"ed25519:O":"c2ln"}}}`,
+			`{"a":1,"signatures":{"@o:x":{"ed25519:O":"c2ln"},"@u:x":{"ed25519:K":"` + sig + `"}}}`},
+		{"same entity other key kept",
+			`{"a":1,"signatures":{"@u:x":{"ed25519:A":"c2ln"}}}`,
+			`{"a":1,"signatures":{"@u:x":{"ed25519:A":"c2ln","ed25519:K":"` + sig + `"}}}`},
+		{"same key replaced",
+			`{"a":1,"signatures":{"@u:x":{"ed25519:K":"b2xk"}}}`,
+			`{"a":1,"signatures":{"@u:x":{"ed25519:K":"` + sig + `"}}}`},
+		{"null signature of another key kept as null",
+			`{"a":1,"signatures":{"@u:x":{"ed25519:N":null}}}`,
+			`{"a":1,"signatures":{"@u:x":{"ed25519:K":"` + sig + `","ed25519:N":null}}}`},
+		{"garbage of another entity kept",
+			`{"a":1,"signatures":{"@o:x":[1,{"b":null}],"@p:x":5}}`,
+			`{"a":1,"signatures":{"@o:x":[1,{"b":null}],"@p:x":5,"@u:x":{"ed25519:K":"` + sig + `"}}}`},
+		{"unsigned kept",
+			`{"unsigned":{"z":[3,"é\u00e9"],"a":null},"a":1}`,
+			`{"a":1,"signatures":{"@u:x":{"ed25519:K":"` + sig + `"}},"unsigned":{"a":null,"z":[3,"éé"]}}`},
+		{"escaped keys canonicalised",
+			`{"\u0061":1,"signatures":{"@\u00fc:x":{"ed25519:\u0041":"c2ln"}}}`,
+			`{"a":1,"signatures":{"@u:x":{"ed25519:K":"` + sig + `"},"@ü:x":{"ed25519:A":"c2ln"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := signedjson.Sign([]byte(tt.in), "@u:x", "ed25519:K", priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tt.want {
+				t.Fatalf("\n got %s\nwant %s", out, tt.want)
+			}
+			if err := signedjson.Verify(out, "@u:x", "ed25519:K", pub); err != nil {
+				t.Fatalf("new signature does not verify: %v", err)
+			}
+		})
+	}
+	for _, bad := range []string{
+		`{"a":1,"signatures":[]}`,
+		`{"a":1,"signatures":null}`,
+		`{"a":1,"signatures":"x"}`,
+		`{"a":1,"signatures":{"@u:x":null}}`,
+		`{"a":1,"signatures":{"@u:x":["ed25519:K"]}}`,
+	} {
+		if _, err := signedjson.Sign([]byte(bad), "@u:x", "ed25519:K", priv); !errors.Is(err, signedjson.ErrMalformedSignatures) {
+			t.Errorf("%s: got %v, want ErrMalformedSignatures", bad, err)
+		}
+	}
+}
