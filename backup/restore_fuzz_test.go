@@ -21,6 +21,11 @@ import (
 //     content (canonical signing bytes) of one of the sessions signed in the
 //     seed set, and parses to the same BackedUpSession — nothing a writer
 //     without the signing key can produce is authenticated.
+//
+// Every execution does two X25519 operations and an ed25519 verification,
+// so the default 60 s minimisation of each new input stalls a short run;
+// use -fuzzminimizetime 0 (go test -run X -fuzz FuzzOpenSession
+// -fuzztime 25s -fuzzminimizetime 0).
 func FuzzOpenSession(f *testing.F) {
 	fx := newFixture(f)
 	signedTrust, _, _ := fx.trusts(f)
