@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"vouch/api"
 	"vouch/keys"
 )
 
@@ -14,7 +15,7 @@ import (
 func (c *Client) Register(ctx context.Context, req RegisterRequest, auth AuthFunc) (*LoginResponse, error) {
 	var out LoginResponse
 	r := request{method: "POST", path: "/register", query: url.Values{"kind": {"user"}}}
-	err := c.doUIA(ctx, r, func(a AuthDict) any { req.Auth = a; return req }, auth, &out)
+	err := c.doUIA(ctx, r, func(a *AuthDict) any { req.Auth = a; return req }, auth, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +34,7 @@ func (c *Client) Register(ctx context.Context, req RegisterRequest, auth AuthFun
 func (c *Client) Login(ctx context.Context, userID, password, deviceID, displayName string) (*LoginResponse, error) {
 	req := LoginRequest{
 		Type:                     LoginPassword,
-		Identifier:               map[string]string{"type": "m.id.user", "user": userID},
+		Identifier:               &Identifier{Type: "m.id.user", User: userID},
 		Password:                 password,
 		DeviceID:                 deviceID,
 		InitialDeviceDisplayName: displayName,
@@ -88,9 +89,7 @@ func (c *Client) WhoAmI(ctx context.Context) (*WhoAmI, error) {
 
 // Devices lists the caller's devices (GET /devices).
 func (c *Client) Devices(ctx context.Context) ([]DeviceInfo, error) {
-	var out struct {
-		Devices []DeviceInfo `json:"devices"`
-	}
+	var out api.DevicesResponse
 	if err := c.do(ctx, request{method: "GET", path: "/devices", auth: true, idempotent: true}, &out); err != nil {
 		return nil, err
 	}
@@ -118,12 +117,7 @@ func (c *Client) RenameDevice(ctx context.Context, deviceID, name string) error 
 // user-interactive authentication.
 func (c *Client) DeleteDevice(ctx context.Context, deviceID string, auth AuthFunc) error {
 	r := request{method: "DELETE", path: "/devices/" + pathEscape(deviceID), auth: true, idempotent: true}
-	return c.doUIA(ctx, r, func(a AuthDict) any {
-		if a == nil {
-			return struct{}{}
-		}
-		return map[string]any{"auth": a}
-	}, auth, nil)
+	return c.doUIA(ctx, r, func(a *AuthDict) any { return api.DeleteDeviceRequest{Auth: a} }, auth, nil)
 }
 
 // GetAccountData returns the content of the caller's global account data

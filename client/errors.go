@@ -2,8 +2,8 @@ package client
 
 import (
 	"errors"
-	"fmt"
-	"strings"
+
+	"vouch/api"
 )
 
 // Sentinel errors of the client and its flows, wrapped with context.
@@ -37,39 +37,19 @@ var (
 )
 
 // Error is a Matrix error response: the HTTP status, the errcode, the
-// human-readable error and, for M_LIMIT_EXCEEDED, how long to wait.
-//
-// It mirrors api.Error, which the server package owns; see docs/client.md.
-type Error struct {
-	Status       int    `json:"-"`
-	Code         string `json:"errcode"`
-	Msg          string `json:"error,omitempty"`
-	RetryAfterMs int64  `json:"retry_after_ms,omitempty"`
-}
-
-// Error renders "M_CODE (status): message".
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Code)
-	if e.Status != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
-	}
-	if e.Msg != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Msg)
-	}
-	return b.String()
-}
+// human-readable error and, for M_LIMIT_EXCEEDED, how long to wait. It is
+// api.Error, shared with the server.
+type Error = api.Error
 
 // Errcodes the client and its callers act on.
 const (
-	CodeForbidden     = "M_FORBIDDEN"
-	CodeUnknownToken  = "M_UNKNOWN_TOKEN"
-	CodeMissingToken  = "M_MISSING_TOKEN"
-	CodeLimitExceeded = "M_LIMIT_EXCEEDED"
-	CodeNotFound      = "M_NOT_FOUND"
-	CodeUserInUse     = "M_USER_IN_USE"
-	CodeUnrecognized  = "M_UNRECOGNIZED"
+	CodeForbidden     = api.CodeForbidden
+	CodeUnknownToken  = api.CodeUnknownToken
+	CodeMissingToken  = api.CodeMissingToken
+	CodeLimitExceeded = api.CodeLimitExceeded
+	CodeNotFound      = api.CodeNotFound
+	CodeUserInUse     = api.CodeUserInUse
+	CodeUnrecognized  = api.CodeUnrecognized
 )
 
 // IsCode reports whether err is (or wraps) a Matrix error with errcode code.

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"vouch/api"
 )
 
 // UploadKeys uploads device keys, one-time keys and fallback keys (POST
 // /keys/upload) and returns the server's one-time key counts.
 func (c *Client) UploadKeys(ctx context.Context, req KeysUploadRequest) (map[string]int, error) {
-	var out KeysUploadResponse
+	var out api.KeysUploadResponse
 	// Re-uploading the same keys is harmless, so the request is idempotent.
 	if err := c.do(ctx, request{method: "POST", path: "/keys/upload", body: req, auth: true, idempotent: true}, &out); err != nil {
 		return nil, err
@@ -21,7 +23,7 @@ func (c *Client) UploadKeys(ctx context.Context, req KeysUploadRequest) (map[str
 // QueryKeys fetches users' device and cross-signing keys (POST /keys/query).
 // Every user's devices are requested.
 func (c *Client) QueryKeys(ctx context.Context, userIDs ...string) (*KeysQueryResponse, error) {
-	req := KeysQueryRequest{DeviceKeys: make(map[string][]string, len(userIDs))}
+	req := api.KeysQueryRequest{DeviceKeys: make(map[string][]string, len(userIDs))}
 	for _, u := range userIDs {
 		req.DeviceKeys[u] = []string{}
 	}
@@ -35,7 +37,7 @@ func (c *Client) QueryKeys(ctx context.Context, userIDs ...string) (*KeysQueryRe
 // ClaimKeys claims one-time keys (POST /keys/claim): user → device → algorithm.
 func (c *Client) ClaimKeys(ctx context.Context, want map[string]map[string]string) (*KeysClaimResponse, error) {
 	var out KeysClaimResponse
-	if err := c.do(ctx, request{method: "POST", path: "/keys/claim", body: KeysClaimRequest{OneTimeKeys: want}, auth: true}, &out); err != nil {
+	if err := c.do(ctx, request{method: "POST", path: "/keys/claim", body: api.KeysClaimRequest{OneTimeKeys: want}, auth: true}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -57,21 +59,23 @@ func (c *Client) KeyChanges(ctx context.Context, from, to string) (*KeyChanges, 
 // through auth when the server asks for it.
 func (c *Client) UploadDeviceSigningKeys(ctx context.Context, req DeviceSigningUpload, auth AuthFunc) error {
 	r := request{method: "POST", path: "/keys/device_signing/upload", auth: true, idempotent: true}
-	return c.doUIA(ctx, r, func(a AuthDict) any { req.Auth = a; return req }, auth, nil)
+	return c.doUIA(ctx, r, func(a *AuthDict) any { req.Auth = a; return req }, auth, nil)
 }
 
 // UploadSignatures uploads signatures (POST /keys/signatures/upload). A
 // signature the server refuses is returned as an error wrapping
 // ErrUploadFailed and the *Error the server gave.
 func (c *Client) UploadSignatures(ctx context.Context, req SignaturesUpload) error {
-	var out SignaturesUploadResponse
+	var out api.SignaturesUploadResponse
 	if err := c.do(ctx, request{method: "POST", path: "/keys/signatures/upload", body: req, auth: true, idempotent: true}, &out); err != nil {
 		return err
 	}
 	for user, byKey := range out.Failures {
 		for key, e := range byKey {
-			e := e
-			return fmt.Errorf("%w: signature over %s %s: %w", ErrUploadFailed, user, key, &e)
+			if e == nil {
+				e = &Error{Code: "M_UNKNOWN", Msg: "refused"}
+			}
+			return fmt.Errorf("%w: signature over %s %s: %w", ErrUploadFailed, user, key, e)
 		}
 	}
 	return nil

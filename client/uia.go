@@ -11,32 +11,32 @@ import (
 // the server's flows, its params and the session, and returns the auth
 // dictionary to send (the client adds the session). Returning an error
 // aborts the request with that error.
-type AuthFunc func(ctx context.Context, info UIAInfo) (AuthDict, error)
+type AuthFunc func(ctx context.Context, info UIAInfo) (*AuthDict, error)
 
 // PasswordAuthFunc answers m.login.password stages for userID with the
 // password that getPassword returns (called only when the server asks).
 func PasswordAuthFunc(userID string, getPassword func(context.Context) (string, error)) AuthFunc {
-	return func(ctx context.Context, info UIAInfo) (AuthDict, error) {
+	return func(ctx context.Context, info UIAInfo) (*AuthDict, error) {
 		switch {
-		case info.HasStage(LoginPassword):
+		case hasStage(info, LoginPassword):
 			pw, err := getPassword(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return PasswordAuth(userID, pw), nil
-		case info.HasStage(LoginDummy):
-			return AuthDict{"type": LoginDummy}, nil
+		case hasStage(info, LoginDummy):
+			return &AuthDict{Type: LoginDummy}, nil
 		}
 		return nil, fmt.Errorf("%w: server offers %v, this client supports m.login.password", ErrAuthRequired, info.Flows)
 	}
 }
 
 // DummyAuthFunc answers an m.login.dummy stage (open registration).
-func DummyAuthFunc(ctx context.Context, info UIAInfo) (AuthDict, error) {
-	if !info.HasStage(LoginDummy) {
+func DummyAuthFunc(ctx context.Context, info UIAInfo) (*AuthDict, error) {
+	if !hasStage(info, LoginDummy) {
 		return nil, fmt.Errorf("%w: server offers %v, not m.login.dummy", ErrAuthRequired, info.Flows)
 	}
-	return AuthDict{"type": LoginDummy}, nil
+	return &AuthDict{Type: LoginDummy}, nil
 }
 
 // maxUIAStages bounds the rounds of one authenticated request.
@@ -44,8 +44,8 @@ const maxUIAStages = 5
 
 // doUIA sends the request built by build (given the auth dict, nil at
 // first) and runs the user-interactive authentication loop through auth.
-func (c *Client) doUIA(ctx context.Context, r request, build func(AuthDict) any, auth AuthFunc, out any) error {
-	var dict AuthDict
+func (c *Client) doUIA(ctx context.Context, r request, build func(*AuthDict) any, auth AuthFunc, out any) error {
+	var dict *AuthDict
 	for round := 0; ; round++ {
 		r.body = build(dict)
 		raw, err := c.doRaw(ctx, r, out)
@@ -76,12 +76,8 @@ func (c *Client) doUIA(ctx context.Context, r request, build func(AuthDict) any,
 		if next == nil {
 			return fmt.Errorf("%s %s: %w", r.method, r.path, uerr)
 		}
-		dict = AuthDict{}
-		for k, v := range next {
-			dict[k] = v
-		}
-		if info.Session != "" {
-			dict["session"] = info.Session
-		}
+		d := *next
+		d.Session = info.Session
+		dict = &d
 	}
 }

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"vouch/client"
+)
+
+func newBootstrapCmd(s stdio) *cobra.Command {
+	var f accountFlags
+	cmd := &cobra.Command{
+		Use:   "bootstrap",
+		Short: "Create your cross-signing identity and sign this device with it",
+		Long: `Create and publish your cross-signing identity: upload this device's keys,
+create a master, a self-signing and a user-signing key, upload them (asking
+for your password if the server wants user-interactive authentication),
+sign this device with the self-signing key and the master key with this
+device. The private keys are kept in this account's state (0600).
+
+Prints your fingerprint: the master signing key, which others compare with
+you out of band before running vouch verify user.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			ss, err := openSession(ctx, &f, s)
+			if err != nil {
+				return err
+			}
+			defer ss.close()
+			if ss.dev == nil {
+				return failf("%v", errNoDevice)
+			}
+			res, err := client.Bootstrap(ctx, ss.c, ss.dev, client.BootstrapOptions{
+				Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progressTo(cmd.ErrOrStderr()),
+			})
+			if errors.Is(err, client.ErrIdentityExists) {
+				return failf("%s already has a cross-signing identity; sign this device from a device that holds it (vouch verify device %s), or replace it with vouch identity reset --yes", ss.acct.UserID, ss.acct.DeviceID)
+			}
+			if err != nil {
+				return ss.explain(err)
+			}
+			if err := ss.st.SetOwnMaster(ctx, res.Master); err != nil {
+				return failf("%v", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Cross-signing identity created for %s; device %s is signed.\nYour fingerprint: %s\n",
+				ss.acct.UserID, ss.acct.DeviceID, client.FormatFingerprint(res.Master))
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"vouch/client"
+	"vouch/client/device"
+	"vouch/client/state"
+	"vouch/keys"
+	"vouch/trust"
+)
+
+// accountFlags are the flags every account command takes to find its state.
+type accountFlags struct {
+	stateDir string
+	user     string
+}
+
+func (f *accountFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "directory holding vouch's per-account state (env VOUCH_STATE_DIR; default $XDG_DATA_HOME/vouch)")
+	cmd.Flags().StringVar(&f.user, "user", "", "account to use, e.g. @alice:localhost (env VOUCH_USER; default: the only account)")
+}
+
+// base returns the state base directory.
+func (f *accountFlags) base() (string, error) {
+	if f.stateDir != "" {
+		return f.stateDir, nil
+	}
+	if d := os.Getenv("VOUCH_STATE_DIR"); d != "" {
+		return d, nil
+	}
+	b, err := state.DefaultBase()
+	if err != nil {
+		return "", failf("%v", err)
+	}
+	return b, nil
+}
+
+// resolveUser picks the account: --user, VOUCH_USER, or the only one.
+func (f *accountFlags) resolveUser(base string) (string, error) {
+	u := f.user
+	if u == "" {
+		u = os.Getenv("VOUCH_USER")
+	}
+	if u != "" {
+		if _, err := keys.ParseUserID(u); err != nil {
+			return "", failf("--user %q is not a Matrix user ID like @alice:localhost", u)
+		}
+		return u, nil
+	}
+	accts, err := state.Accounts(base)
+	if err != nil {
+		return "", failf("%v", err)
+	}
+	switch len(accts) {
+	case 0:
+		return "", failf("not logged in; run `vouch login --server URL --user @you:server`")
+	case 1:
+		return accts[0], nil
+	}
+	return "", failf("several accounts in %s (%s); choose one with --user", base, strings.Join(accts, ", "))
+}
+
+// session is an opened account: its state, login, client and keys.
+type session struct {
+	st   *state.Store
+	acct state.Account
+	c    *client.Client
+	dev  *device.Device
+	cs   *client.CrossSigningKeys // nil when this device holds none
+	s    stdio
+}
+
+func (ss *session) close() { ss.st.Close() }
+
+// openState opens the state of the account named by the flags.
+func openState(ctx context.Context, f *accountFlags, userID string) (*state.Store, error) {
+	base, err := f.base()
+	if err != nil {
+		return nil, err
+	}
+	if userID == "" {
+		if userID, err = f.resolveUser(base); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := state.AccountDir(base, userID)
+	if err != nil {
+		return nil, failf("%v", err)
+	}
+	st, err := state.Open(ctx, dir)
+	if err != nil {
+		return nil, failf("%v", err)
+	}
+	return st, nil
+}
+
+// openSession opens the logged-in account named by the flags.
+func openSession(ctx context.Context, f *accountFlags, s stdio) (*session, error) {
+	st, err := openState(ctx, f, "")
+	if err != nil {
+		return nil, err
+	}
+	acct, err := st.Account(ctx)
+	if err != nil {
+		st.Close()
+		if errors.Is(err, state.ErrNoAccount) {
+			return nil, failf("not logged in; run `vouch login --server URL --user @you:server`")
+		}
+		return nil, failf("%v", err)
+	}
+	c, err := client.New(acct.Homeserver, client.WithAccessToken(acct.AccessToken))
+	if err != nil {
+		st.Close()
+		return nil, failf("%v", err)
+	}
+	ss := &session{st: st, acct: acct, c: c, s: s}
+	if sec, err := st.Device(ctx); err == nil {
+		if ss.dev, err = device.FromSecrets(sec); err != nil {
+			st.Close()
+			return nil, failf("device keys in %s are damaged: %v; run vouch login again", st.Path(), err)
+		}
+	}
+	if cs, err := st.CrossSigning(ctx); err == nil {
+		if ss.cs, err = client.CrossSigningKeysFromSeeds(cs.Master, cs.SelfSigning, cs.UserSigning); err != nil {
+			st.Close()
+			return nil, failf("cross-signing keys in %s are damaged: %v", st.Path(), err)
+		}
+	}
+	return ss, nil
+}
+
+// trustInputs gathers what the account remembers for the trust view.
+func (ss *session) trustInputs(ctx context.Context) (client.TrustInputs, error) {
+	in := client.TrustInputs{UserID: ss.acct.UserID, Pins: map[string]trust.Pin{}, VerifiedDevices: map[string]map[string]string{}}
+	var err error
+	if in.OwnMaster, err = ss.st.OwnMaster(ctx); err != nil {
+		return in, failf("%v", err)
+	}
+	pins, err := ss.st.Pins(ctx)
+	if err != nil {
+		return in, failf("%v", err)
+	}
+	for _, p := range pins {
+		in.Pins[p.UserID] = p
+		vd, err := ss.st.VerifiedDevices(ctx, p.UserID)
+		if err != nil {
+			return in, failf("%v", err)
+		}
+		if len(vd) > 0 {
+			in.VerifiedDevices[p.UserID] = vd
+		}
+	}
+	return in, nil
+}
+
+// view builds the trust view of users and stores the updated pins.
+func (ss *session) view(ctx context.Context, users ...string) (*client.TrustView, error) {
+	in, err := ss.trustInputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if u == ss.acct.UserID {
+			continue
+		}
+		if vd, err := ss.st.VerifiedDevices(ctx, u); err == nil && len(vd) > 0 {
+			in.VerifiedDevices[u] = vd
+		}
+	}
+	tv, err := client.BuildTrustView(ctx, ss.c, in, users...)
+	if err != nil {
+		return nil, ss.explain(err)
+	}
+	for _, u := range users {
+		r := tv.Users[u]
+		if u == ss.acct.UserID || r.Master == "" {
+			continue
+		}
+		if err := ss.st.SavePin(ctx, r.Pin); err != nil {
+			return nil, failf("%v", err)
+		}
+	}
+	return tv, nil
+}
+
+// saver persists secrets into the account state (client.KeySaver).
+type saver struct{ st *state.Store }
+
+func (sv saver) SaveOneTimeKeys(ctx context.Context, d device.Secrets, ks []device.OneTimeKey) error {
+	return sv.st.SaveOneTimeKeys(ctx, d, ks)
+}
+
+func (sv saver) SaveCrossSigningKeys(ctx context.Context, k *client.CrossSigningKeys) error {
+	m, s, u := k.Seeds()
+	return sv.st.SaveCrossSigning(ctx, state.CrossSigning{Master: m, SelfSigning: s, UserSigning: u})
+}
+
+// passwordSource returns the password: VOUCH_PASSWORD, else typed on the
+// terminal without echo.
+func passwordSource(s stdio, prompt string) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) {
+		if pw, ok := os.LookupEnv("VOUCH_PASSWORD"); ok {
+			return pw, nil
+		}
+		f, ok := s.in.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			return "", failf("a password is needed: set VOUCH_PASSWORD or run vouch on a terminal")
+		}
+		fmt.Fprint(s.err, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(s.err)
+		if err != nil {
+			return "", failf("reading password: %v", err)
+		}
+		return string(b), nil
+	}
+}
+
+// uia is the user-interactive auth callback of the account.
+func (ss *session) uia() client.AuthFunc {
+	return client.PasswordAuthFunc(ss.acct.UserID, passwordSource(ss.s, "Password for "+ss.acct.UserID+": "))
+}
+
+// explain turns library errors into one-line messages that say what to do.
+func (ss *session) explain(err error) error {
+	server := ""
+	if ss != nil {
+		server = ss.acct.Homeserver
+	}
+	return explainErr(err, server)
+}
+
+func explainErr(err error, server string) error {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ee):
+		return err
+	case errors.Is(err, context.Canceled):
+		return failf("interrupted")
+	case errors.Is(err, client.ErrNetwork):
+		return failf("cannot reach the server %s (is it running? check --server): %v", server, err)
+	case client.IsCode(err, client.CodeUnknownToken), client.IsCode(err, client.CodeMissingToken):
+		return failf("the server no longer accepts this login; run `vouch login` again")
+	case errors.Is(err, client.ErrAuthRequired) && client.IsCode(err, client.CodeForbidden):
+		return failf("wrong password")
+	case client.IsCode(err, client.CodeLimitExceeded):
+		return failf("the server is rate-limiting requests; try again in a moment")
+	}
+	return failf("%v", err)
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// checkUserArg validates a user ID argument.
+func checkUserArg(u string) error {
+	if _, err := keys.ParseUserID(u); err != nil {
+		return failf("%q is not a Matrix user ID like @bob:localhost", u)
+	}
+	return nil
+}
+
+// isTerminalWriter reports whether w is a terminal.
+func isTerminalWriter(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressTo returns a client.Progress drawing a bar on a terminal and
+// writing plain lines otherwise, on w (stderr, so --json output stays clean).
+func progressTo(w io.Writer) client.Progress {
+	tty := isTerminalWriter(w)
+	return func(step, total int, what string) {
+		if !tty {
+			fmt.Fprintf(w, "[%d/%d] %s\n", step, total, what)
+			return
+		}
+		const width = 20
+		done := width * step / max(total, 1)
+		fmt.Fprintf(w, "\r\033[K[%s%s] %d/%d %s", strings.Repeat("#", done), strings.Repeat(".", width-done), step, total, what)
+		if step == total {
+			fmt.Fprintln(w)
+		}
+	}
+}
