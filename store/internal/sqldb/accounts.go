@@ -1,0 +1,277 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"vouch/store"
+)
+
+var _ store.Store = (*DB)(nil)
+
+// CreateAccount implements store.Accounts.
+func (db *DB) CreateAccount(ctx context.Context, a store.Account) error {
+	return db.inTx(ctx, func(t *tx) error {
+		admin := 0
+		if a.Admin {
+			admin = 1
+		}
+		res, err := t.exec(`INSERT INTO accounts (user_id, password_hash, admin, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING`,
+			a.UserID, a.PasswordHash, admin, a.CreatedMs)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("create %s: %w", a.UserID, store.ErrUserExists)
+		}
+		return nil
+	})
+}
+
+// GetAccount implements store.Accounts.
+func (db *DB) GetAccount(ctx context.Context, userID string) (store.Account, error) {
+	row, err := db.queryRow(ctx, `SELECT password_hash, admin, created_ms FROM accounts WHERE user_id = ?`, userID)
+	if err != nil {
+		return store.Account{}, err
+	}
+	a := store.Account{UserID: userID}
+	var admin int
+	switch err := row.Scan(&a.PasswordHash, &admin, &a.CreatedMs); {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Account{}, fmt.Errorf("account %s: %w", userID, store.ErrNotFound)
+	case err != nil:
+		return store.Account{}, fmt.Errorf("account %s: %w", userID, err)
+	}
+	a.Admin = admin != 0
+	return a, nil
+}
+
+// LoginDevice implements store.Devices.
+func (db *DB) LoginDevice(ctx context.Context, d store.Device, tokenHash []byte) (bool, error) {
+	var created bool
+	err := db.inTx(ctx, func(t *tx) error {
+		clash, err := t.exists(`SELECT 1 FROM cross_signing_keys WHERE user_id = ? AND public_key = ?`, d.UserID, d.DeviceID)
+		if err != nil {
+			return err
+		}
+		if clash {
+			return fmt.Errorf("device %s: %w", d.DeviceID, store.ErrDeviceIDCollision)
+		}
+		res, err := t.exec(`INSERT INTO devices (user_id, device_id, display_name, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id) DO NOTHING`,
+			d.UserID, d.DeviceID, d.DisplayName, d.CreatedMs)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		created = n == 1
+		if _, err := t.exec(`DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?`, d.UserID, d.DeviceID); err != nil {
+			return err
+		}
+		if _, err := t.exec(`INSERT INTO access_tokens (token_hash, user_id, device_id) VALUES (?, ?, ?)`, tokenHash, d.UserID, d.DeviceID); err != nil {
+			return err
+		}
+		if created {
+			return t.deviceListChange(d.UserID, "")
+		}
+		return nil
+	})
+	return created, err
+}
+
+// LookupToken implements store.Devices.
+func (db *DB) LookupToken(ctx context.Context, tokenHash []byte) (string, string, error) {
+	row, err := db.queryRow(ctx, `SELECT user_id, device_id FROM access_tokens WHERE token_hash = ?`, tokenHash)
+	if err != nil {
+		return "", "", err
+	}
+	var u, d string
+	switch err := row.Scan(&u, &d); {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", "", fmt.Errorf("token: %w", store.ErrNotFound)
+	case err != nil:
+		return "", "", fmt.Errorf("token: %w", err)
+	}
+	return u, d, nil
+}
+
+// GetDevice implements store.Devices.
+func (db *DB) GetDevice(ctx context.Context, userID, deviceID string) (store.Device, error) {
+	row, err := db.queryRow(ctx, `SELECT display_name, created_ms FROM devices WHERE user_id = ? AND device_id = ?`, userID, deviceID)
+	if err != nil {
+		return store.Device{}, err
+	}
+	d := store.Device{UserID: userID, DeviceID: deviceID}
+	switch err := row.Scan(&d.DisplayName, &d.CreatedMs); {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Device{}, fmt.Errorf("device %s: %w", deviceID, store.ErrNotFound)
+	case err != nil:
+		return store.Device{}, fmt.Errorf("device %s: %w", deviceID, err)
+	}
+	return d, nil
+}
+
+// ListDevices implements store.Devices.
+func (db *DB) ListDevices(ctx context.Context, userID string) ([]store.Device, error) {
+	rows, err := db.query(ctx, `SELECT device_id, display_name, created_ms FROM devices WHERE user_id = ? ORDER BY device_id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Device
+	for rows.Next() {
+		d := store.Device{UserID: userID}
+		if err := rows.Scan(&d.DeviceID, &d.DisplayName, &d.CreatedMs); err != nil {
+			return nil, fmt.Errorf("devices of %s: %w", userID, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RenameDevice implements store.Devices.
+func (db *DB) RenameDevice(ctx context.Context, userID, deviceID, name string) error {
+	return db.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(`UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?`, name, userID, deviceID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("device %s: %w", deviceID, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// DeleteDevices implements store.Devices.
+func (db *DB) DeleteDevices(ctx context.Context, userID string, deviceIDs []string) (int, error) {
+	var deleted int
+	err := db.inTx(ctx, func(t *tx) error {
+		var ids []string
+		if deviceIDs == nil {
+			rows, err := t.query(`SELECT device_id FROM devices WHERE user_id = ?`, userID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		} else {
+			ids = deviceIDs
+		}
+		for _, id := range ids {
+			res, err := t.exec(`DELETE FROM devices WHERE user_id = ? AND device_id = ?`, userID, id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			deleted++
+			if _, err := t.exec(`DELETE FROM signatures WHERE target_user = ? AND target_key = ? AND target_kind = ?`, userID, id, int(store.KindDevice)); err != nil {
+				return err
+			}
+			if _, err := t.exec(`DELETE FROM signatures WHERE signer_user = ? AND signer_key_id = ? AND signer_kind = ?`, userID, "ed25519:"+id, int(store.KindDevice)); err != nil {
+				return err
+			}
+		}
+		if deleted > 0 {
+			return t.deviceListChange(userID, "")
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete devices of %s: %w", userID, err)
+	}
+	return deleted, nil
+}
+
+// CreateUIASession implements store.UIASessions.
+func (db *DB) CreateUIASession(ctx context.Context, s store.UIASession) error {
+	done, err := json.Marshal(nonNil(s.Completed))
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(`INSERT INTO uia_sessions (session_id, user_id, completed, created_ms) VALUES (?, ?, ?, ?)`, s.ID, s.UserID, string(done), s.CreatedMs)
+		return err
+	})
+}
+
+// GetUIASession implements store.UIASessions.
+func (db *DB) GetUIASession(ctx context.Context, id string) (store.UIASession, error) {
+	row, err := db.queryRow(ctx, `SELECT user_id, completed, created_ms FROM uia_sessions WHERE session_id = ?`, id)
+	if err != nil {
+		return store.UIASession{}, err
+	}
+	s := store.UIASession{ID: id}
+	var done string
+	switch err := row.Scan(&s.UserID, &done, &s.CreatedMs); {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.UIASession{}, fmt.Errorf("uia session: %w", store.ErrNotFound)
+	case err != nil:
+		return store.UIASession{}, fmt.Errorf("uia session: %w", err)
+	}
+	if err := json.Unmarshal([]byte(done), &s.Completed); err != nil {
+		return store.UIASession{}, fmt.Errorf("uia session: %w", err)
+	}
+	return s, nil
+}
+
+// CompleteUIAStage implements store.UIASessions.
+func (db *DB) CompleteUIAStage(ctx context.Context, id, stage string) error {
+	return db.inTx(ctx, func(t *tx) error {
+		row, err := t.queryRow(`SELECT completed FROM uia_sessions WHERE session_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		var done string
+		switch err := row.Scan(&done); {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("uia session: %w", store.ErrNotFound)
+		case err != nil:
+			return err
+		}
+		var stages []string
+		if err := json.Unmarshal([]byte(done), &stages); err != nil {
+			return err
+		}
+		for _, s := range stages {
+			if s == stage {
+				return nil
+			}
+		}
+		b, err := json.Marshal(append(stages, stage))
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(`UPDATE uia_sessions SET completed = ? WHERE session_id = ?`, string(b), id)
+		return err
+	})
+}
+
+// DeleteUIASession implements store.UIASessions.
+func (db *DB) DeleteUIASession(ctx context.Context, id string) error {
+	return db.inTx(ctx, func(t *tx) error {
+		_, err := t.exec(`DELETE FROM uia_sessions WHERE session_id = ?`, id)
+		return err
+	})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,174 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// migrations are the schema versions, numbered once for every backend.
+// Version n is migrations[n-1]. {{BLOB}} is replaced by Dialect.Blob.
+// Append new versions; never edit a released one. The key-backup tables
+// (another issue) will be the next version.
+var migrations = []string{
+	// 1: accounts, devices, keys, signatures, streams.
+	`
+CREATE TABLE stream_position (id INTEGER PRIMARY KEY, pos BIGINT NOT NULL);
+INSERT INTO stream_position (id, pos) VALUES (1, 0);
+
+CREATE TABLE accounts (
+	user_id TEXT PRIMARY KEY,
+	password_hash TEXT NOT NULL,
+	admin INTEGER NOT NULL,
+	created_ms BIGINT NOT NULL
+);
+
+CREATE TABLE devices (
+	user_id TEXT NOT NULL REFERENCES accounts (user_id) ON DELETE CASCADE,
+	device_id TEXT NOT NULL,
+	display_name TEXT NOT NULL,
+	created_ms BIGINT NOT NULL,
+	PRIMARY KEY (user_id, device_id)
+);
+
+CREATE TABLE access_tokens (
+	token_hash {{BLOB}} PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+);
+CREATE INDEX access_tokens_device ON access_tokens (user_id, device_id);
+
+CREATE TABLE device_keys (
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	key_json {{BLOB}} NOT NULL,
+	PRIMARY KEY (user_id, device_id),
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+);
+
+CREATE TABLE one_time_keys (
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	algorithm TEXT NOT NULL,
+	key_id TEXT NOT NULL,
+	key_json {{BLOB}} NOT NULL,
+	PRIMARY KEY (user_id, device_id, key_id),
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+);
+CREATE INDEX one_time_keys_alg ON one_time_keys (user_id, device_id, algorithm, key_id);
+
+CREATE TABLE fallback_keys (
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	algorithm TEXT NOT NULL,
+	key_id TEXT NOT NULL,
+	key_json {{BLOB}} NOT NULL,
+	used INTEGER NOT NULL,
+	PRIMARY KEY (user_id, device_id, algorithm),
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+);
+
+CREATE TABLE cross_signing_keys (
+	user_id TEXT NOT NULL,
+	usage TEXT NOT NULL,
+	public_key TEXT NOT NULL,
+	key_json {{BLOB}} NOT NULL,
+	PRIMARY KEY (user_id, usage)
+);
+CREATE INDEX cross_signing_keys_pub ON cross_signing_keys (user_id, public_key);
+
+CREATE TABLE signatures (
+	target_user TEXT NOT NULL,
+	target_key TEXT NOT NULL,
+	target_kind INTEGER NOT NULL,
+	signer_user TEXT NOT NULL,
+	signer_key_id TEXT NOT NULL,
+	signer_kind INTEGER NOT NULL,
+	signature TEXT NOT NULL,
+	PRIMARY KEY (target_user, target_key, signer_user, signer_key_id)
+);
+CREATE INDEX signatures_signer ON signatures (signer_user, signer_key_id);
+
+CREATE TABLE device_list_changes (
+	pos BIGINT PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	only_for TEXT NOT NULL
+);
+
+CREATE TABLE interest (
+	viewer TEXT NOT NULL,
+	target TEXT NOT NULL,
+	PRIMARY KEY (viewer, target)
+);
+CREATE INDEX interest_target ON interest (target, viewer);
+
+CREATE TABLE to_device (
+	pos BIGINT PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	sender TEXT NOT NULL,
+	type TEXT NOT NULL,
+	content {{BLOB}} NOT NULL,
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+);
+CREATE INDEX to_device_inbox ON to_device (user_id, device_id, pos);
+
+CREATE TABLE to_device_txns (
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	txn_id TEXT NOT NULL,
+	PRIMARY KEY (user_id, device_id, txn_id),
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+);
+
+CREATE TABLE account_data (
+	user_id TEXT NOT NULL,
+	type TEXT NOT NULL,
+	content {{BLOB}} NOT NULL,
+	pos BIGINT NOT NULL,
+	PRIMARY KEY (user_id, type)
+);
+CREATE INDEX account_data_pos ON account_data (user_id, pos);
+
+CREATE TABLE uia_sessions (
+	session_id TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	completed TEXT NOT NULL,
+	created_ms BIGINT NOT NULL
+);
+`,
+}
+
+// migrate applies the missing schema versions, each in its own transaction.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("%s: create schema_migrations: %w", db.d.Name, err)
+	}
+	var current int
+	if err := db.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("%s: read schema version: %w", db.d.Name, err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("%s: database schema version %d is newer than this program (%d)", db.d.Name, current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		script := strings.ReplaceAll(migrations[v-1], "{{BLOB}}", db.d.Blob)
+		err := db.inTx(ctx, func(t *tx) error {
+			for _, s := range strings.Split(script, ";") {
+				if strings.TrimSpace(s) == "" {
+					continue
+				}
+				if _, err := t.t.ExecContext(ctx, s); err != nil {
+					return fmt.Errorf("%s: migration %d: %w", db.d.Name, v, err)
+				}
+			}
+			_, err := t.t.ExecContext(ctx, db.rebind(`INSERT INTO schema_migrations (version) VALUES (?)`), v)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"vouch/store"
+	"vouch/store/sqlite"
+	"vouch/store/storetest"
+)
+
+func newStore(t *testing.T) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, newStore)
+}
+
+func TestPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := sqlite.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, sqlite.FileName): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s mode %o, want %o", path, got, want)
+		}
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccount(ctx, store.Account{UserID: "@a:x", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAccountData(ctx, "@a:x", "m.t", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	pos, _ := s.CurrentPosition(ctx)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pos2, err := s.CurrentPosition(ctx)
+	if err != nil || pos2 != pos || pos == 0 {
+		t.Fatalf("position after reopen %d (%v), want %d", pos2, err, pos)
+	}
+	if _, err := s.GetAccount(ctx, "@a:x"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkGetDeviceKeys(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var users []string
+	for i := 0; i < 10; i++ {
+		u := "@u" + string(rune('a'+i)) + ":x"
+		users = append(users, u)
+		if err := s.CreateAccount(ctx, store.Account{UserID: u}); err != nil {
+			b.Fatal(err)
+		}
+		for _, d := range []string{"D1", "D2"} {
+			if _, err := s.LoginDevice(ctx, store.Device{UserID: u, DeviceID: d}, []byte(u+d)); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.UploadKeys(ctx, store.KeysUpload{UserID: u, DeviceID: d, DeviceKeys: &store.DeviceKeysRecord{KeyJSON: []byte(`{"a":1}`)}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.GetDeviceKeys(ctx, users); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.GetSignatures(ctx, users); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,303 @@
+// Package store defines the storage interfaces of the vouch key server: plain
+// Go types, one interface per area and the sentinel errors every backend
+// returns.
+//
+// The package holds no SQL and no HTTP logic. Backends (store/sqlite, and
+// store/postgres later) implement [Store]; store/storetest is the conformance
+// suite each backend runs. Every method that must change several things at
+// once (for example replacing cross-signing keys together with the signatures
+// they invalidate and the device-list change they cause) is one method that a
+// backend runs as one transaction, so callers never see a half-done write and
+// no *sql.Tx leaks into the interface.
+//
+// Stored key objects never carry signatures: signatures live in their own
+// records ([Signature]) so that the server can return to each viewer only the
+// signatures that viewer may see. Only verified signatures may be stored; the
+// store does not verify anything itself.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Sentinel errors returned (possibly wrapped) by every backend.
+var (
+	// ErrNotFound reports that the requested record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrUserExists reports that an account with this user ID already exists.
+	ErrUserExists = errors.New("store: user already exists")
+	// ErrDeviceIDCollision reports that a device ID equals one of the user's
+	// cross-signing public keys, or a cross-signing public key equals one of
+	// the user's device IDs.
+	ErrDeviceIDCollision = errors.New("store: device ID collides with a cross-signing key")
+	// ErrKeysChanged reports an attempt to change a device's identity keys.
+	ErrKeysChanged = errors.New("store: device identity keys may not change")
+	// ErrOneTimeKeyExists reports a one-time key ID that is already stored
+	// with different content.
+	ErrOneTimeKeyExists = errors.New("store: one-time key already exists with other content")
+	// ErrConflict reports that state checked by the caller changed before the
+	// write (for example the current master key was replaced concurrently).
+	ErrConflict = errors.New("store: concurrent modification")
+)
+
+// Store is everything the key server persists. Backends implement all areas.
+type Store interface {
+	Accounts
+	Devices
+	DeviceKeys
+	OneTimeKeys
+	CrossSigning
+	Signatures
+	DeviceLists
+	ToDevice
+	AccountData
+	UIASessions
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Account is a local user.
+type Account struct {
+	UserID       string
+	PasswordHash string // encoded KDF output; empty means no password login
+	Admin        bool
+	CreatedMs    int64
+}
+
+// Device is one of a user's devices (a login session).
+type Device struct {
+	UserID      string
+	DeviceID    string
+	DisplayName string
+	CreatedMs   int64
+}
+
+// Accounts stores user accounts.
+type Accounts interface {
+	// CreateAccount stores a new account; ErrUserExists if the ID is taken.
+	CreateAccount(ctx context.Context, a Account) error
+	// GetAccount returns the account or ErrNotFound.
+	GetAccount(ctx context.Context, userID string) (Account, error)
+}
+
+// Devices stores devices and their access tokens. Tokens are stored and
+// looked up by their hash only.
+type Devices interface {
+	// LoginDevice creates the device if it does not exist (appending a
+	// device-list change) or keeps it, revokes the device's previous tokens
+	// and stores tokenHash for it, all at once. ErrDeviceIDCollision if the
+	// device ID equals one of the user's cross-signing public keys.
+	LoginDevice(ctx context.Context, d Device, tokenHash []byte) (created bool, err error)
+	// LookupToken returns the owner of an access token hash, or ErrNotFound.
+	LookupToken(ctx context.Context, tokenHash []byte) (userID, deviceID string, err error)
+	// GetDevice returns one device or ErrNotFound.
+	GetDevice(ctx context.Context, userID, deviceID string) (Device, error)
+	// ListDevices returns the user's devices ordered by device ID.
+	ListDevices(ctx context.Context, userID string) ([]Device, error)
+	// RenameDevice sets a device's display name; ErrNotFound if absent.
+	RenameDevice(ctx context.Context, userID, deviceID, name string) error
+	// DeleteDevices deletes the listed devices (all the user's devices when
+	// deviceIDs is nil) with their tokens, device keys, one-time and fallback
+	// keys, signatures made by or over them and pending to-device messages,
+	// and appends one device-list change, in one transaction. Unknown device
+	// IDs are ignored. It returns the number of devices deleted.
+	DeleteDevices(ctx context.Context, userID string, deviceIDs []string) (int, error)
+}
+
+// DeviceKeysRecord is a device's identity keys as stored: the canonical JSON
+// of the uploaded device_keys object without "signatures" and "unsigned".
+type DeviceKeysRecord struct {
+	UserID      string
+	DeviceID    string
+	KeyJSON     []byte
+	DisplayName string // from the device, filled in by GetDeviceKeys
+}
+
+// OneTimeKey is a one-time or fallback key: its full key ID
+// ("signed_curve25519:AAAAHQ") and its JSON value as uploaded.
+type OneTimeKey struct {
+	KeyID     string
+	Algorithm string // the part of KeyID before ':'
+	JSON      []byte
+}
+
+// KeysUpload is one /keys/upload request after validation.
+type KeysUpload struct {
+	UserID   string
+	DeviceID string
+	// DeviceKeys, when not nil, is stored unless identical keys are already
+	// there; different existing keys give ErrKeysChanged.
+	DeviceKeys *DeviceKeysRecord
+	// SelfSignature is the device's verified signature over DeviceKeys.
+	SelfSignature *Signature
+	OneTimeKeys   []OneTimeKey
+	// FallbackKeys replace the device's fallback key of the same algorithm.
+	FallbackKeys []OneTimeKey
+}
+
+// DeviceKeys stores device identity keys.
+type DeviceKeys interface {
+	// UploadKeys stores a /keys/upload in one transaction and returns the
+	// device's unclaimed one-time key counts by algorithm.
+	UploadKeys(ctx context.Context, u KeysUpload) (map[string]int, error)
+	// GetDeviceKeys returns the device keys of the given users, keyed by user
+	// ID, in one query.
+	GetDeviceKeys(ctx context.Context, userIDs []string) (map[string][]DeviceKeysRecord, error)
+}
+
+// OneTimeKeys stores one-time and fallback keys.
+type OneTimeKeys interface {
+	// OneTimeKeyCounts returns the device's unclaimed one-time key counts.
+	OneTimeKeyCounts(ctx context.Context, userID, deviceID string) (map[string]int, error)
+	// UnusedFallbackKeyTypes returns the algorithms of the device's fallback
+	// keys that were not claimed yet, sorted.
+	UnusedFallbackKeyTypes(ctx context.Context, userID, deviceID string) ([]string, error)
+	// ClaimKeys takes, for every user → device → algorithm, one one-time key
+	// (deleting it) or else the fallback key (marking it used), in one
+	// transaction. Devices without a key are absent from the result, which
+	// maps user → device → key ID → key JSON.
+	ClaimKeys(ctx context.Context, req map[string]map[string]string) (map[string]map[string]map[string][]byte, error)
+}
+
+// Cross-signing key usages as stored.
+const (
+	UsageMaster      = "master"
+	UsageSelfSigning = "self_signing"
+	UsageUserSigning = "user_signing"
+)
+
+// CrossSigningKeyRecord is one cross-signing key: its canonical JSON without
+// signatures and its unpadded base64 public key.
+type CrossSigningKeyRecord struct {
+	UserID    string
+	Usage     string // UsageMaster, UsageSelfSigning or UsageUserSigning
+	PublicKey string
+	KeyJSON   []byte
+}
+
+// CrossSigningUpdate is one /keys/device_signing/upload after verification.
+type CrossSigningUpdate struct {
+	UserID string
+	// ExpectMaster is the master public key the caller checked against ("" if
+	// the user had none); ErrConflict if it changed meanwhile.
+	ExpectMaster string
+	// Keys replace the user's keys of the same usages.
+	Keys []CrossSigningKeyRecord
+	// Signatures are the verified signatures carried by Keys.
+	Signatures []Signature
+}
+
+// CrossSigning stores cross-signing keys.
+type CrossSigning interface {
+	// GetCrossSigningKeys returns user → usage → key for the given users.
+	GetCrossSigningKeys(ctx context.Context, userIDs []string) (map[string]map[string]CrossSigningKeyRecord, error)
+	// PutCrossSigningKeys replaces keys in one transaction: it refuses public
+	// keys equal to one of the user's device IDs (ErrDeviceIDCollision),
+	// deletes every signature made by or over a replaced key, stores the new
+	// keys and signatures and appends a device-list change. Keys identical to
+	// the stored ones are left as they are. It reports whether anything changed.
+	PutCrossSigningKeys(ctx context.Context, u CrossSigningUpdate) (changed bool, err error)
+}
+
+// KeyKind says which kind of key made or carries a signature.
+type KeyKind int
+
+// Key kinds.
+const (
+	KindDevice KeyKind = iota + 1
+	KindMaster
+	KindSelfSigning
+	KindUserSigning
+)
+
+// Signature is one verified signature over a stored key.
+type Signature struct {
+	TargetUser string
+	// TargetKey is the device ID for device keys, the unpadded base64 public
+	// key for cross-signing keys.
+	TargetKey   string
+	TargetKind  KeyKind
+	SignerUser  string
+	SignerKeyID string // "ed25519:<device ID or public key>"
+	SignerKind  KeyKind
+	Signature   string // unpadded base64
+}
+
+// Signatures stores signatures over keys.
+type Signatures interface {
+	// PutSignatures stores verified signatures (replacing one by the same
+	// signer key over the same target) and appends a device-list change per
+	// target user — visible to everyone for public signatures, only to the
+	// signer for user-signing-key signatures — in one transaction. A target
+	// key that no longer exists gives ErrNotFound and stores nothing.
+	PutSignatures(ctx context.Context, sigs []Signature) error
+	// GetSignatures returns every signature over keys of the given users.
+	GetSignatures(ctx context.Context, targetUsers []string) ([]Signature, error)
+}
+
+// DeviceLists tracks the stream position and who must hear about changes.
+type DeviceLists interface {
+	// CurrentPosition returns the newest stream position (0 when empty).
+	CurrentPosition(ctx context.Context) (int64, error)
+	// AddInterest records that viewer wants device-list changes of targets.
+	AddInterest(ctx context.Context, viewer string, targets []string) error
+	// ChangedUsers returns the sorted users whose device lists changed at a
+	// position in (from, to] and that viewer is interested in (viewer itself
+	// included), plus changes addressed to viewer alone.
+	ChangedUsers(ctx context.Context, viewer string, from, to int64) ([]string, error)
+	// Watchers returns the sorted users interested in target (not target).
+	Watchers(ctx context.Context, target string) ([]string, error)
+}
+
+// ToDeviceMessage is a message to one device ("*" for every device of the
+// recipient when sending).
+type ToDeviceMessage struct {
+	Sender          string
+	RecipientUser   string
+	RecipientDevice string
+	Type            string
+	Content         []byte
+	Position        int64 // set when read
+}
+
+// ToDevice stores to-device messages.
+type ToDevice interface {
+	// SendToDevice stores msgs under (sender, senderDevice, txnID) once:
+	// a replay of the same transaction ID stores nothing and returns
+	// duplicate=true. "*" devices expand to every device of the recipient.
+	SendToDevice(ctx context.Context, sender, senderDevice, txnID string, msgs []ToDeviceMessage) (duplicate bool, err error)
+	// ToDeviceMessages deletes the device's messages at positions <= ack and
+	// returns up to limit of the next ones at positions <= to, oldest first.
+	ToDeviceMessages(ctx context.Context, userID, deviceID string, ack, to int64, limit int) ([]ToDeviceMessage, error)
+}
+
+// AccountData stores global account data.
+type AccountData interface {
+	// PutAccountData sets the user's account data of a type.
+	PutAccountData(ctx context.Context, userID, typ string, content []byte) error
+	// GetAccountData returns one type's content or ErrNotFound.
+	GetAccountData(ctx context.Context, userID, typ string) ([]byte, error)
+	// AccountDataSince returns type → content for data changed in (from, to].
+	AccountDataSince(ctx context.Context, userID string, from, to int64) (map[string][]byte, error)
+}
+
+// UIASession is a user-interactive authentication session.
+type UIASession struct {
+	ID        string
+	UserID    string
+	Completed []string
+	CreatedMs int64
+}
+
+// UIASessions stores user-interactive authentication sessions.
+type UIASessions interface {
+	// CreateUIASession stores a new session.
+	CreateUIASession(ctx context.Context, s UIASession) error
+	// GetUIASession returns a session or ErrNotFound.
+	GetUIASession(ctx context.Context, id string) (UIASession, error)
+	// CompleteUIAStage records a completed stage for a session.
+	CompleteUIAStage(ctx context.Context, id, stage string) error
+	// DeleteUIASession removes a session (after its request succeeded).
+	DeleteUIASession(ctx context.Context, id string) error
+}
