@@ -254,6 +254,21 @@ func FuzzVerify(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Adding a signature never changes what is signed.
+		before, err := signedjson.SigningBytes(obj)
+		if err != nil {
+			t.Fatalf("Sign accepted what SigningBytes refuses: %v", err)
+		}
+		after, err := signedjson.SigningBytes(signed)
+		if err != nil || string(before) != string(after) {
+			t.Fatalf("signing bytes changed by Sign: %v\n%s\n%s", err, before, after)
+		}
+		// A signature that verified before still verifies after.
+		if signedjson.Verify(obj, entity, keyID, pub) == nil && (entity != "@f:x" || keyID != "ed25519:F") {
+			if err := signedjson.Verify(signed, entity, keyID, pub); err != nil {
+				t.Fatalf("Sign broke another signature: %v", err)
+			}
+		}
 		// Whatever was signed must verify, and signing is stable.
 		if err := signedjson.Verify(signed, "@f:x", "ed25519:F", pub); err != nil {
 			t.Fatalf("fresh signature does not verify: %v", err)
