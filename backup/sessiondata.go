@@ -14,9 +14,12 @@
 // half of the package (signing auth_data and sessions with a backup signing
 // key, and deciding which backed-up sessions to trust) lives in other files.
 //
-// What this package is not: it does not talk to a homeserver, it does not
-// store anything, and it does not decide whether a backup's auth_data is
-// trusted. Decrypt only proves that the data decrypts under the key you hold;
+// Whether a backup's auth_data is trusted, and so whether a restored session
+// counts as authenticated, is decided by TrustAuthData and OpenSession
+// (authdata_trust.go, restore.go; docs/msc4048.md), never by Decrypt.
+//
+// What this package is not: it does not talk to a homeserver and it does not
+// store anything. Decrypt only proves that the data decrypts under the key you hold;
 // the legacy mac field does NOT authenticate the ciphertext (see Decrypt and
 // docs/backup-mac.md): anyone who knows the (public) backup key can write a
 // session that decrypts and passes every check here.
