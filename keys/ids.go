@@ -3,7 +3,6 @@ package keys
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -94,11 +93,17 @@ func ValidServerName(s string) error {
 		}
 		host, port = s[1:end], s[end+1:]
 		addr, err := netip.ParseAddr(host)
-		if err != nil || !addr.Is6() || addr.Zone() != "" {
+		// IPv6address = 2*45IPv6char, and an RFC 3513 literal: netip
+		// checks the form, the grammar bounds the length (and excludes
+		// zones, whose '%' is no IPv6char).
+		if err != nil || !addr.Is6() || addr.Zone() != "" || len(host) > 45 {
 			return fmt.Errorf("bad IPv6 literal in server name %q", s)
 		}
 		if port != "" && !strings.HasPrefix(port, ":") {
 			return fmt.Errorf("junk after IPv6 literal in server name %q", s)
+		}
+		if port == ":" {
+			return fmt.Errorf("empty port in server name %q", s)
 		}
 		port = strings.TrimPrefix(port, ":")
 	} else if i := strings.LastIndexByte(s, ':'); i >= 0 {
@@ -107,10 +112,15 @@ func ValidServerName(s string) error {
 			return fmt.Errorf("empty port in server name %q", s)
 		}
 	}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || len(port) > 5 {
-			return fmt.Errorf("bad port in server name %q", s)
+	// port = 1*5DIGIT. The grammar sets no numeric range: 0 and 99999 are
+	// valid server names, if unreachable ones. strconv.Atoi would also take
+	// "+80", so the digits are checked one by one.
+	if len(port) > 5 {
+		return fmt.Errorf("port of server name %q has more than 5 digits", s)
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return fmt.Errorf("port of server name %q is not decimal digits", s)
 		}
 	}
 	if strings.HasPrefix(s, "[") {

@@ -27,7 +27,8 @@ func TestParseUserID(t *testing.T) {
 		{"@al ice:example.org", false, ""},
 		{"@alice:exa mple.org", false, ""},
 		{"@alice:example.org:", false, ""},
-		{"@alice:example.org:99999", false, ""},
+		{"@alice:example.org:99999", true, "alice"}, // port = 1*5DIGIT, no range
+		{"@alice:example.org:+80", false, ""},
 		{"@alice:[::1", false, ""},
 		{"@alice:[zz]", false, ""},
 		{"@" + strings.Repeat("a", 250) + ":example.org", false, ""},
