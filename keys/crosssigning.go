@@ -133,7 +133,17 @@ func (k *CrossSigningKey) VerifySignedBy(entity string, signer ed25519.PublicKey
 // VerifySignedByMaster checks that k is signed by master, the same user's
 // master signing key, as self-signing, user-signing and public user-signing
 // keys must be.
+//
+// master must be a parsed key whose only usage is master: a self-signing or
+// user-signing key of the same user never vouches for another key, even if
+// its signature happens to be there.
 func (k *CrossSigningKey) VerifySignedByMaster(master *CrossSigningKey) error {
+	if master == nil {
+		return fmt.Errorf("%w: no master key", ErrMalformedKey)
+	}
+	if err := master.Validate(master.UserID, UsageMaster); err != nil {
+		return fmt.Errorf("%s key of %s checked against a key that is not a master key: %w", usageName(k.Usage), k.UserID, err)
+	}
 	if master.UserID != k.UserID {
 		return fmt.Errorf("%w: master key of %q cannot vouch for a key of %q", ErrUserMismatch, master.UserID, k.UserID)
 	}

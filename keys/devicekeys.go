@@ -3,7 +3,10 @@ package keys
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 
 	"vouch/signedjson"
 )
@@ -108,12 +111,46 @@ func decodePublicKey(b64 string) (ed25519.PublicKey, error) {
 // its length.
 func DecodePublicKey(b64 string) (ed25519.PublicKey, error) { return decodePublicKey(b64) }
 
-// strictUnmarshal decodes JSON after canonical JSON has vetted it (so
-// duplicate keys, floats and out-of-range integers are refused the same way
-// everywhere) and refuses a value of the wrong JSON type.
+// strictUnmarshal decodes the JSON object raw into the struct *v after
+// canonical JSON has vetted it (so duplicate keys, floats and out-of-range
+// integers are refused the same way everywhere).
+//
+// Members are matched to fields by their exact json tag name. encoding/json
+// alone would match them without regard to case, so {"user_id":…,
+// "USER_ID":…} would pass the duplicate check and the second member would
+// silently win, while the signed bytes hold both and other implementations
+// read the first. A member whose name equals a field name only when case
+// is ignored is therefore refused, since some parsers (every Go one using
+// encoding/json) would take it for that field.
 func strictUnmarshal(raw []byte, v any) error {
 	if err := checkCanonicalizable(raw); err != nil {
 		return err
 	}
-	return json.Unmarshal(raw, v)
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return err
+	}
+	if members == nil {
+		return errors.New("not a JSON object")
+	}
+	rv := reflect.ValueOf(v).Elem()
+	rt := rv.Type()
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		for m := range members {
+			if m != name && strings.EqualFold(m, name) {
+				return fmt.Errorf("member %q is not %q: member names are case-sensitive", m, name)
+			}
+		}
+		if rawField, ok := members[name]; ok {
+			if err := json.Unmarshal(rawField, rv.Field(i).Addr().Interface()); err != nil {
+				return fmt.Errorf("member %q: %w", name, err)
+			}
+		}
+	}
+	return nil
 }
