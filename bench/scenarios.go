@@ -78,8 +78,8 @@ func workerDevice(p *population, w int) (*user, *device) {
 	return u, u.devices[(w/len(p.users))%len(u.devices)]
 }
 
-// checkNoFailures accepts a JSON object whose "failures" member, if any, is
-// empty.
+// checkNoFailures accepts a JSON body whose "failures" member (matched
+// exactly, as the API names it), if any, is an empty object or null.
 func checkNoFailures(body []byte) error {
 	if !bytes.Contains(body, []byte(`"failures"`)) {
 		if !json.Valid(body) {
@@ -87,11 +87,17 @@ func checkNoFailures(body []byte) error {
 		}
 		return nil
 	}
-	var r signatureUploadResponse
-	if err := json.Unmarshal(body, &r); err != nil {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadResponse, err)
 	}
-	if len(r.Failures) != 0 {
+	var failures map[string]json.RawMessage
+	if raw, ok := obj["failures"]; ok {
+		if err := json.Unmarshal(raw, &failures); err != nil {
+			return fmt.Errorf("%w: failures is not an object: %.200s", ErrBadResponse, raw)
+		}
+	}
+	if len(failures) != 0 {
 		return fmt.Errorf("%w: failures %.300s", ErrBadResponse, body)
 	}
 	return nil
