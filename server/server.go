@@ -1,0 +1,347 @@
+// Package server is the HTTP side of the vouch key server: the Matrix
+// client-server endpoints for accounts, device keys, cross-signing,
+// signatures (filtered per viewer), device-list changes, to-device messages
+// and account data, with the middleware around them (authentication, body and
+// rate limits, panic recovery, metrics).
+//
+// It speaks only to the store interfaces (never to a backend), and asks
+// packages keys, signedjson and trust for every decision about keys and
+// signatures. It is not a homeserver: there are no rooms or federation.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vouch/api"
+	"vouch/store"
+)
+
+// Server serves the client-server API over a store.
+type Server struct {
+	cfg      Config
+	st       store.Store
+	log      *slog.Logger
+	notifier Notifier
+	metrics  *metrics
+	ipLimit  *limiter
+	usrLimit *limiter
+	nonces   *nonceSet
+	mux      *http.ServeMux
+	now      func() time.Time
+	// dummyHash is verified against when a login names an unknown user, so
+	// that the answer takes as long as for a wrong password.
+	dummyHash string
+	once      sync.Once
+	waiting   atomic.Int64 // /sync requests currently long-polling
+}
+
+// Option changes how New builds a Server.
+type Option func(*Server)
+
+// WithNotifier replaces the in-process /sync wake-up (for example with one
+// fed by PostgreSQL LISTEN/NOTIFY when several processes share a database).
+func WithNotifier(n Notifier) Option { return func(s *Server) { s.notifier = n } }
+
+// New returns a server over st. log receives one line per failed request
+// and never a secret.
+func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	if log == nil {
+		return nil, errors.New("server: nil logger")
+	}
+	s := &Server{
+		cfg: cfg, st: st, log: log,
+		notifier: NewLocalNotifier(),
+		metrics:  newMetrics(),
+		ipLimit:  newLimiter(cfg.RateLimit.PerIPPerSecond, cfg.RateLimit.PerIPBurst),
+		usrLimit: newLimiter(cfg.RateLimit.PerUserPerSecond, cfg.RateLimit.PerUserBurst),
+		nonces:   newNonceSet(),
+		now:      time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler with all middleware.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+// handler is an endpoint: it returns the response body (marshalled as JSON
+// with status 200) or an error (an *api.Error, a *uiaChallenge or anything
+// mapped by errorTable).
+type handler func(r *http.Request, a *caller) (any, error)
+
+// caller is the authenticated user of a request (nil for public endpoints).
+type caller struct {
+	UserID   string
+	DeviceID string
+}
+
+type route struct {
+	pattern string
+	auth    bool
+	h       handler
+}
+
+// handle registers methods of one path. The pattern has no method so that a
+// wrong method is answered 405 M_UNRECOGNIZED by the route itself.
+func (s *Server) handle(path string, methods map[string]route) {
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		rt, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			rt, ok = methods[http.MethodGet]
+		}
+		if !ok {
+			s.writeError(w, r, api.Errorf(http.StatusMethodNotAllowed, api.CodeUnrecognized, "method %s not allowed", r.Method))
+			return
+		}
+		setRoute(r, path)
+		var c *caller
+		if rt.auth {
+			var err error
+			if c, err = s.authenticate(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if err := s.usrLimit.allow(c.UserID); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		resp, err := rt.h(r, c)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+func get(h handler, auth bool) map[string]route {
+	return map[string]route{http.MethodGet: {auth: auth, h: h}}
+}
+
+// serveHTTP is the outermost middleware: panic recovery, CORS, metrics,
+// per-IP rate limit and body limit.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	holder := &routeHolder{name: "unknown"}
+	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, holder))
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !rec.wrote {
+				s.writeError(rec, r, api.Errorf(http.StatusInternalServerError, api.CodeUnknown, "internal error"))
+			}
+		}
+		s.metrics.observe(holder.name, rec.status, time.Since(start))
+	}()
+	h := rec.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "X-Requested-With, Content-Type, Authorization")
+	if r.Method == http.MethodOptions {
+		holder.name = "options"
+		rec.WriteHeader(http.StatusOK)
+		return
+	}
+	if err := s.ipLimit.allow(clientIP(r)); err != nil {
+		s.writeError(rec, r, err)
+		return
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		s.writeError(rec, r, tooLarge(s.cfg.MaxBodyBytes))
+		return
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+	s.mux.ServeHTTP(rec, r)
+}
+
+type routeKey struct{}
+
+type routeHolder struct{ name string }
+
+func setRoute(r *http.Request, name string) {
+	if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
+		h.name = name
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets long responses stream.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func tooLarge(limit int64) *api.Error {
+	return api.Errorf(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body larger than %d bytes", limit)
+}
+
+// writeJSON writes v (or raw JSON bytes) with a status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var body []byte
+	switch b := v.(type) {
+	case json.RawMessage:
+		body = b
+	case []byte:
+		body = b
+	default:
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			status = http.StatusInternalServerError
+			body = []byte(`{"errcode":"M_UNKNOWN","error":"cannot encode response"}`)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body) //nolint:errcheck // the client went away; nothing to do
+}
+
+// writeError writes err as a Matrix error. Unknown errors are logged and
+// answered 500 M_UNKNOWN without detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var uia *uiaChallenge
+	if errors.As(err, &uia) {
+		writeJSON(w, http.StatusUnauthorized, uia.body)
+		return
+	}
+	e := mapError(err)
+	if e.Status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "errcode", e.Code, "err", e.Msg)
+	}
+	if e.Code == api.CodeLimitExceeded && e.RetryAfterMs > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint((e.RetryAfterMs+999)/1000))
+	}
+	writeJSON(w, e.Status, e)
+}
+
+// decodeJSON reads the request body into v: M_TOO_LARGE over the limit,
+// M_NOT_JSON when it is not JSON, M_BAD_JSON when it does not fit v.
+func decodeJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
+		}
+		return api.BadJSON("cannot read body: %v", err)
+	}
+	return decodeBytes(body, v)
+}
+
+func decodeBytes(body []byte, v any) error {
+	if !json.Valid(body) {
+		return api.Errorf(http.StatusBadRequest, api.CodeNotJSON, "body is not valid JSON")
+	}
+	trimmed := strings.TrimSpace(string(body))
+	if !strings.HasPrefix(trimmed, "{") {
+		return api.BadJSON("body must be a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return api.BadJSON("%v", err)
+	}
+	return nil
+}
+
+// authenticate finds the caller from the access token (Authorization header
+// or access_token query parameter). Tokens are looked up by their SHA-256.
+func (s *Server) authenticate(r *http.Request) (*caller, error) {
+	tok := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, rest, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, api.Errorf(http.StatusUnauthorized, api.CodeMissingToken, "Authorization header is not a bearer token")
+		}
+		tok = strings.TrimSpace(rest)
+	} else {
+		tok = r.URL.Query().Get("access_token")
+	}
+	if tok == "" {
+		return nil, api.Errorf(http.StatusUnauthorized, api.CodeMissingToken, "missing access token")
+	}
+	u, d, err := s.st.LookupToken(r.Context(), hashToken(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.Errorf(http.StatusUnauthorized, api.CodeUnknownToken, "unknown access token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &caller{UserID: u, DeviceID: d}, nil
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// newToken returns a random access token ("vch_" + 43 base64url chars).
+func newToken() (string, []byte) {
+	var b [32]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails
+	tok := "vch_" + base64URL(b[:])
+	return tok, hashToken(tok)
+}
+
+// randomID returns n random characters from A-Z.
+func randomID(n int) string {
+	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, n)
+	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b)
+}
