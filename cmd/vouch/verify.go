@@ -8,6 +8,7 @@ import (
 
 	"vouch/client"
 	"vouch/keys"
+	"vouch/signedjson"
 )
 
 func newVerifyCmd(s stdio) *cobra.Command {
@@ -47,6 +48,10 @@ on their side) with them over a channel you trust, then pass it with
 vouch signs it with your user-signing key and uploads the signature: USER
 and every device they sign become trusted for you.
 
+For your own user ID, compare the fingerprint shown by vouch status on the
+device that ran vouch bootstrap: this device then trusts that master key as
+yours and signs it with its device key.
+
 --from-device instead trusts USER's first master key because a device of
 theirs that you verified the old way (vouch verify device --owner) signed it.`,
 		Example: `  vouch verify user @bob:localhost --fingerprint "nqOv zeuG WT/s ..."`,
@@ -71,7 +76,7 @@ theirs that you verified the old way (vouch verify device --owner) signed it.`,
 			}
 			defer ss.close()
 			if userID == ss.acct.UserID {
-				return failf("%s is you; sign your own devices with vouch verify device ID", userID)
+				return verifyOwnIdentity(cmd, ss, fingerprint)
 			}
 			// Observe (and pin on first use) before verifying.
 			if _, err := ss.view(ctx, userID); err != nil {
@@ -201,4 +206,45 @@ user's device the old way (before cross-signing); vouch verify user USER
 	cmd.Flags().StringVar(&edKey, "key", "", "the device's ed25519 key as compared out of band")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the verdict as JSON")
 	return cmd
+}
+
+// verifyOwnIdentity makes this device trust its user's published master key
+// after the user compared its fingerprint with another of their devices.
+func verifyOwnIdentity(cmd *cobra.Command, ss *session, fingerprint string) error {
+	ctx := cmd.Context()
+	if fingerprint == "" {
+		return failf("--fingerprint is required: read it from vouch status on the device that ran vouch bootstrap")
+	}
+	if ss.dev == nil {
+		return failf("%v", errNoDevice)
+	}
+	me := ss.acct.UserID
+	resp, err := ss.c.QueryKeys(ctx, me)
+	if err != nil {
+		return ss.explain(err)
+	}
+	own, _ := client.ParseUserKeys(resp, me)
+	if own.Master == nil {
+		return failf("you have no cross-signing identity yet; run vouch bootstrap")
+	}
+	_, pub, _ := own.Master.PublicKey()
+	if !client.FingerprintMatches(fingerprint, pub) {
+		return failf("fingerprint does not match your published master signing key %s: do NOT trust it; someone may have replaced your identity", client.FormatFingerprint(pub))
+	}
+	bare, err := signedjson.SigningBytes(own.Master.Raw)
+	if err != nil {
+		return failf("%v", err)
+	}
+	signed, err := ss.dev.Sign(bare)
+	if err != nil {
+		return failf("%v", err)
+	}
+	if err := ss.c.UploadSignatures(ctx, client.SignaturesUpload{me: {pub: signed}}); err != nil {
+		return ss.explain(err)
+	}
+	if err := ss.st.SetOwnMaster(ctx, pub); err != nil {
+		return failf("%v", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "This device now trusts your identity %s.\n", client.FormatFingerprint(pub))
+	return nil
 }
