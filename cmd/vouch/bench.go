@@ -84,7 +84,11 @@ per-request growth.`,
 			ctx := cmd.Context()
 			if cfg.Mode != bench.ModeCeiling {
 				if serverURL == "" {
-					url, stop, err := startBenchServer(ctx, cmd.ErrOrStderr())
+					log := io.Discard
+					if !quiet {
+						log = cmd.ErrOrStderr()
+					}
+					url, stop, err := startBenchServer(ctx, log)
 					if err != nil {
 						return err
 					}
@@ -150,7 +154,16 @@ func printJSONLine(w io.Writer, v any) error {
 
 // startBenchServer starts a key server in this process on a temporary data
 // directory and 127.0.0.1:0 and returns its URL and a function that stops
-// it and removes the directory.
-func startBenchServer(_ context.Context, _ io.Writer) (string, func(), error) {
-	return "", nil, failf("no in-process key server is available in this build yet: pass --server URL of a running `vouch serve`, or --ceiling")
+// it and removes the directory. The server's warnings go to log.
+func startBenchServer(ctx context.Context, log io.Writer) (string, func(), error) {
+	srv, err := bench.StartInProcessServer(ctx, log)
+	if err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		if err := srv.Close(); err != nil {
+			fmt.Fprintf(log, "vouch: %v\n", err)
+		}
+	}
+	return srv.URL, stop, nil
 }

@@ -80,3 +80,37 @@ func TestBenchCLIErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchInProcessServerCLI runs one short scenario against the
+// in-process server through the CLI: results for ceiling and server, with
+// ratios and targets, and no errors.
+func TestBenchInProcessServerCLI(t *testing.T) {
+	code, out, errs := runCLI(t, "", "bench", "--scenario", "keys-query,sync-wake", "--users", "4", "--query-users", "2",
+		"--clients", "2", "--duration", "200ms", "--max-requests", "100", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var server, targets int
+	for _, o := range benchLines(t, out) {
+		switch o["kind"] {
+		case "result":
+			if o["errors"].(float64) != 0 {
+				t.Errorf("errors in %v", o)
+			}
+			if o["against"] == "server" {
+				server++
+				if o["scenario"] == "keys-query" && o["ratio_to_ceiling"] == nil {
+					t.Errorf("no ratio: %v", o)
+				}
+			}
+		case "target":
+			targets++
+			if _, ok := o["pass"].(bool); !ok {
+				t.Errorf("target without pass: %v", o)
+			}
+		}
+	}
+	if server != 2 || targets == 0 {
+		t.Errorf("%d server results, %d targets:\n%s", server, targets, out)
+	}
+}

@@ -1,0 +1,56 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestRunAgainstServer runs every scenario against the ceiling and the real
+// key server, in-process over real HTTP, with a few users and small bounds:
+// zero errors and well-formed results. It asserts no throughput.
+func TestRunAgainstServer(t *testing.T) {
+	ctx := context.Background()
+	srv, err := StartInProcessServer(ctx, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	cfg := DefaultConfig()
+	cfg.ServerURL = srv.URL
+	cfg.ServerInProcess = true
+	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 6, 2, 3, 3
+	cfg.Duration = 300 * time.Millisecond
+	cfg.MaxRequests = 200
+	cfg.VerifyDuration = 100 * time.Millisecond
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2*len(AllScenarios()) {
+		t.Fatalf("%d results", len(rep.Results))
+	}
+	for i, r := range rep.Results {
+		checkResult(t, r)
+		if i%2 == 1 {
+			if r.Against != "server" || r.RSSOf != cfg.rssOf("server") {
+				t.Errorf("result %d: %+v", i, r)
+			}
+			if r.Scenario == string(SignaturesUpload) && r.RatioToVerifyBound == nil {
+				t.Error("signatures-upload without its verification bound")
+			}
+		}
+	}
+}
+
+// testLog sends the server's warnings to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Logf("server: %s", p)
+	return len(p), nil
+}
