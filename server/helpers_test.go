@@ -165,7 +165,9 @@ func newKey() ed25519.PrivateKey {
 	return priv
 }
 
-func pubB64(k ed25519.PrivateKey) string { return signedjson.EncodeBase64(k.Public().(ed25519.PublicKey)) }
+func pubB64(k ed25519.PrivateKey) string {
+	return signedjson.EncodeBase64(k.Public().(ed25519.PublicKey))
+}
 
 func (e *env) register(local string) *acct {
 	e.t.Helper()

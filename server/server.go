@@ -98,9 +98,8 @@ type caller struct {
 }
 
 type route struct {
-	pattern string
-	auth    bool
-	h       handler
+	auth bool
+	h    handler
 }
 
 // handle registers methods of one path. The pattern has no method so that a
