@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"vouch/keys"
 )
@@ -108,6 +109,9 @@ func (v Viewer) ownMaster() ([]Step, error) {
 	if v.Own == nil || v.Own.Master == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoMasterKey, v.UserID)
 	}
+	if v.Own.UserID != v.UserID {
+		return nil, fmt.Errorf("%w: keys of %q given as the own keys of %s", ErrBrokenLink, v.Own.UserID, v.UserID)
+	}
 	m := v.Own.Master
 	if err := m.Validate(v.UserID, keys.UsageMaster); err != nil {
 		return nil, fmt.Errorf("%w: own master key: %w", ErrBrokenLink, err)
@@ -137,23 +141,102 @@ func signedByMaster(master, sub *keys.CrossSigningKey, usage keys.Usage, missing
 }
 
 // deviceSignedBy checks that the device deviceID of ssk's user is valid,
-// self-signed and signed by ssk.
+// self-signed, signed by ssk and not in the namespace of u's cross-signing
+// keys.
 func deviceSignedBy(u *UserKeys, ssk *keys.CrossSigningKey, deviceID string) (*keys.DeviceKeys, error) {
 	d := u.Devices[deviceID]
 	if d == nil {
 		return nil, fmt.Errorf("%w: %s %s", ErrUnknownDevice, u.UserID, deviceID)
 	}
-	if err := d.Validate(u.UserID, deviceID); err != nil {
+	// The device must belong to the user whose self-signing key is asked
+	// to vouch for it, whatever UserKeys.UserID says.
+	if err := d.Validate(ssk.UserID, deviceID); err != nil {
 		return nil, fmt.Errorf("%w: device %s: %w", ErrBrokenLink, deviceID, err)
+	}
+	if err := u.checkDeviceNamespace(d); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBrokenLink, err)
 	}
 	pub, b64, err := ssk.PublicKey()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBrokenLink, err)
 	}
-	if err := verifyDeviceSignedBy(d, u.UserID, pub, string(keys.Ed25519KeyID(b64))); err != nil {
+	if err := verifyDeviceSignedBy(d, ssk.UserID, pub, string(keys.Ed25519KeyID(b64))); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// crossSigningKeys returns u's published cross-signing keys that parsed.
+func (u *UserKeys) crossSigningKeys() []*keys.CrossSigningKey {
+	var out []*keys.CrossSigningKey
+	for _, k := range []*keys.CrossSigningKey{u.Master, u.SelfSigning, u.UserSigning, u.PublicUserSigning} {
+		if k != nil {
+			if _, _, err := k.PublicKey(); err == nil {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// checkDeviceNamespace refuses a device whose ID is one of u's
+// cross-signing public keys, or whose ed25519 key is one of them. Device
+// key IDs ("ed25519:<device ID>") and cross-signing key IDs
+// ("ed25519:<public key>") share one namespace; with such a device a single
+// entry of "signatures" could count both as the device's self-signature and
+// as a cross-signing key's signature.
+func (u *UserKeys) checkDeviceNamespace(d *keys.DeviceKeys) error {
+	ed := d.Keys[string(keys.Ed25519KeyID(d.DeviceID))]
+	for _, k := range u.crossSigningKeys() {
+		_, pub, _ := k.PublicKey()
+		if d.DeviceID == pub {
+			return fmt.Errorf("%w: device %s of %s is named after its %s key", keys.ErrNamespaceCollision, d.DeviceID, u.UserID, usageOf(k))
+		}
+		if ed == pub {
+			return fmt.Errorf("%w: device %s of %s uses its %s key as device key", keys.ErrNamespaceCollision, d.DeviceID, u.UserID, usageOf(k))
+		}
+	}
+	return nil
+}
+
+func usageOf(k *keys.CrossSigningKey) string {
+	if len(k.Usage) == 0 {
+		return "cross-signing"
+	}
+	return string(k.Usage[0])
+}
+
+// CheckNamespace returns an error wrapping [keys.ErrNamespaceCollision]
+// when one of u's devices has the ID of one of u's cross-signing public
+// keys or uses one of them as its ed25519 key. The spec (seed 002) says a
+// client MUST refuse to verify a user in that state, which only a
+// malicious server can produce: call it before starting a verification.
+// [Viewer.Device] and [MigrateFromDeviceVerification] apply it themselves.
+// Devices are checked in sorted order, so the error is deterministic.
+func (u *UserKeys) CheckNamespace() error {
+	if u == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(u.Devices))
+	for id := range u.Devices {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		d := u.Devices[id]
+		if d == nil {
+			continue
+		}
+		if err := u.checkDeviceNamespace(d); err != nil {
+			return err
+		}
+		for _, k := range u.crossSigningKeys() {
+			if _, pub, _ := k.PublicKey(); id == pub {
+				return fmt.Errorf("%w: device listed as %s of %s is named after its %s key", keys.ErrNamespaceCollision, id, u.UserID, usageOf(k))
+			}
+		}
+	}
+	return nil
 }
 
 func deviceStep(userID, deviceID string) Step {
@@ -181,7 +264,7 @@ func (v Viewer) OwnDevice(deviceID string) Decision {
 
 // User decides whether another user's identity (their current master signing
 // key) is verified: own MSK → own USK → their MSK. For the viewer's own user
-// ID it checks that the published master key is the trusted one.
+// ID it checks that their published master key is the trusted one.
 func (v Viewer) User(their *UserKeys) Decision {
 	path, err := v.ownMaster()
 	if err != nil {
@@ -195,6 +278,13 @@ func (v Viewer) User(their *UserKeys) Decision {
 		return broken(path, fmt.Errorf("%w: %s", ErrNoMasterKey, uid))
 	}
 	if their.UserID == v.UserID {
+		// The keys asked about may be another copy of the viewer's own
+		// (a fresh /keys/query): it is their master key that must be the
+		// trusted one, not v.Own's.
+		own := Viewer{UserID: v.UserID, TrustedMaster: v.TrustedMaster, Own: their}
+		if path, err := own.ownMaster(); err != nil {
+			return broken(path, err)
+		}
 		return trusted(path, "this is your own master signing key")
 	}
 	m := v.Own.Master
@@ -220,10 +310,17 @@ func (v Viewer) User(their *UserKeys) Decision {
 
 // Device decides whether another user's device is trusted:
 // own MSK → own USK → their MSK → their SSK → their device. For the viewer's
-// own user ID it is [Viewer.OwnDevice].
+// own user ID it is [Viewer.OwnDevice] evaluated over their (the keys asked
+// about), anchored at v.TrustedMaster.
+//
+// A device whose ID is one of the user's cross-signing public keys, or
+// whose ed25519 key is one of them, is never trusted (the cause wraps
+// [keys.ErrNamespaceCollision]; see [UserKeys.CheckNamespace]).
 func (v Viewer) Device(their *UserKeys, deviceID string) Decision {
 	if their != nil && their.UserID == v.UserID {
-		return v.OwnDevice(deviceID)
+		// Decide about the device in their, checked against the viewer's
+		// trusted master key, not about a device of the same ID in v.Own.
+		return Viewer{UserID: v.UserID, TrustedMaster: v.TrustedMaster, Own: their}.OwnDevice(deviceID)
 	}
 	d := v.User(their)
 	if !d.Trusted {
