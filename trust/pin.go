@@ -3,6 +3,7 @@ package trust
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"vouch/keys"
 )
@@ -67,6 +68,10 @@ type IdentityChange struct {
 	// change: the case a client must stress most, since verification is
 	// now lost.
 	WasVerified bool `json:"was_verified,omitempty"`
+	// Verified is set by [Viewer.ObserveIdentities] when the viewer's own
+	// user-signing key has signed New: the viewer approved it, so the pin
+	// already holds it. The change is reported all the same.
+	Verified bool `json:"verified,omitempty"`
 }
 
 // Observe records that userID currently publishes master (unpadded base64;
@@ -116,6 +121,24 @@ func (p Pin) MarkVerified(master string) Pin {
 	return p
 }
 
+// VerificationViolation reports whether the user was verified once and is
+// not now (verifiedNow is [Viewer.User]'s answer for their current master
+// key): matrix-rust-sdk's "verification violation". The client should say
+// so louder than for a user never verified, until the user verifies again
+// or gives up on it with [Pin.WithdrawVerification].
+func (p Pin) VerificationViolation(verifiedNow bool) bool {
+	return p.WasVerified && !verifiedNow
+}
+
+// WithdrawVerification forgets that the user was ever verified: the user
+// has seen the verification violation and accepts the unverified identity.
+// The pinned key is not changed.
+func (p Pin) WithdrawVerification() Pin {
+	p.WasVerified = false
+	p.Version = PinVersion
+	return p
+}
+
 // ErrMigrationRefused means a master key may not be trusted through a
 // device verification; the wrapped text says why.
 var ErrMigrationRefused = errors.New("trust: migration from device verification refused")
@@ -142,16 +165,37 @@ func MigrateFromDeviceVerification(pin Pin, their *UserKeys, verifiedDevices map
 	if err != nil {
 		return broken(nil, fmt.Errorf("%w: %w", ErrMigrationRefused, err))
 	}
+	if pin.UserID != "" && pin.UserID != their.UserID {
+		return broken(nil, fmt.Errorf("%w: pin of %s given for %s", ErrMigrationRefused, pin.UserID, their.UserID))
+	}
 	if pin.Changed || pin.Master != current {
 		return broken(nil, fmt.Errorf("%w: %s is not the first master key seen for %s", ErrMigrationRefused, current, their.UserID))
 	}
-	for deviceID, edKey := range verifiedDevices {
+	// Seed 002: a client MUST refuse to verify a user who has a device
+	// named like a cross-signing key. Here it matters twice over: the
+	// device's signature of the master key would sit in the same
+	// "signatures" entry as a signature by the master key itself.
+	if err := their.CheckNamespace(); err != nil {
+		return broken(nil, fmt.Errorf("%w: %w", ErrMigrationRefused, err))
+	}
+	// Sorted, so that the path reported is the same on every run.
+	ids := make([]string, 0, len(verifiedDevices))
+	for id := range verifiedDevices {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, deviceID := range ids {
+		edKey := verifiedDevices[deviceID]
 		d := their.Devices[deviceID]
 		if d == nil {
 			continue
 		}
-		// The device must still be the one that was verified.
+		// The device must still be the one that was verified, and its
+		// keys must be its own, self-signed, for this user.
 		if d.Keys[string(keys.Ed25519KeyID(deviceID))] != edKey {
+			continue
+		}
+		if err := d.Validate(their.UserID, deviceID); err != nil {
 			continue
 		}
 		pub, err := keys.DecodePublicKey(edKey)

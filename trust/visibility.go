@@ -60,6 +60,10 @@ func KindOfUsage(u keys.Usage) KeyKind {
 //   - signatures made by other users' master signing keys about their own
 //     self-signing key (and, MSC2882, their own public user-signing key,
 //     which everyone must be able to check);
+//   - signatures made by other users' master signing keys about their own
+//     devices (seed 000 lists "other users' master or self-signing keys
+//     about their own devices") and about their own master key (a key's
+//     self-signature, like a device's, says nothing about anyone else);
 //   - signatures made by other users' devices about their own master signing
 //     keys;
 //   - a device's signature of its own device keys (the self-signature);
@@ -73,7 +77,7 @@ func SignatureVisible(viewer, targetOwner string, target KeyKind, signerUser str
 	aboutSelf := signerUser == targetOwner
 	switch signer {
 	case KindMaster:
-		return own || (aboutSelf && (target == KindSelfSigning || target == KindPublicUserSigning))
+		return own || (aboutSelf && (target == KindSelfSigning || target == KindPublicUserSigning || target == KindDevice || target == KindMaster))
 	case KindSelfSigning:
 		return own || (aboutSelf && target == KindDevice)
 	case KindUserSigning:

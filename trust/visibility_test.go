@@ -39,6 +39,17 @@ func TestSignatureVisible(t *testing.T) {
 		// Master over public user-signing key, and PUSK signatures: public.
 		{"bob MSK over bob PUSK", a, b, P, b, M, true},
 		{"bob PUSK over carol MSK", a, c, M, b, P, true},
+		// Seed 000: "other users' master or self-signing keys about their
+		// own devices"; key self-signatures say nothing about anyone else.
+		{"bob MSK over bob device", a, b, D, b, M, true},
+		{"bob MSK self-signature", a, b, M, b, M, true},
+		{"bob SSK over bob USK", a, b, U, b, S, false},
+		{"bob SSK over bob MSK", a, b, M, b, S, false},
+		{"bob device over bob USK", a, b, U, b, D, false},
+		{"bob USK over bob device", a, b, D, b, U, false},
+		{"bob USK over bob MSK", a, b, M, b, U, false},
+		{"alice USK over bob MSK, seen by bob", b, b, M, a, U, false},
+		{"alice device self-signature, seen by alice", a, a, D, a, D, true},
 		// Cross-user signatures by other kinds are not visible.
 		{"bob SSK over carol device", a, c, D, b, S, false},
 		{"bob MSK over carol SSK", a, c, S, b, M, false},
@@ -52,5 +63,38 @@ func TestSignatureVisible(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSignatureVisibleInvariants checks the two rules the whole table must
+// keep, over every combination of viewer, owner, signer and kinds: nobody
+// but its owner ever sees a user-signing-key signature, and a device's
+// self-signature (a device signing its own device keys) is visible to all.
+// Signatures by the viewer's own cross-signing keys are always visible.
+func TestSignatureVisibleInvariants(t *testing.T) {
+	users := []string{"@alice:x", "@bob:x", "@carol:x"}
+	allKinds := []trust.KeyKind{trust.KindUnknown, trust.KindDevice, trust.KindMaster, trust.KindSelfSigning, trust.KindUserSigning, trust.KindPublicUserSigning}
+	for _, viewer := range users {
+		for _, owner := range users {
+			for _, signer := range users {
+				for _, target := range allKinds {
+					for _, sk := range allKinds {
+						got := trust.SignatureVisible(viewer, owner, target, signer, sk)
+						if sk == trust.KindUserSigning && got != (viewer == signer) {
+							t.Errorf("USK signature by %s on %s's %s seen by %s: %v", signer, owner, target, viewer, got)
+						}
+						if sk == trust.KindDevice && target == trust.KindDevice && signer == owner && !got {
+							t.Errorf("device self-signature of %s hidden from %s", owner, viewer)
+						}
+						if viewer == signer && (sk == trust.KindMaster || sk == trust.KindSelfSigning || sk == trust.KindUserSigning) && !got {
+							t.Errorf("%s cannot see their own %s signature on %s's %s", viewer, sk, owner, target)
+						}
+						if sk == trust.KindUnknown && got {
+							t.Errorf("unknown signer kind visible")
+						}
+					}
+				}
+			}
+		}
 	}
 }
