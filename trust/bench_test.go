@@ -39,3 +39,33 @@ func BenchmarkUserDecision(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkObserveIdentities is identity-change detection over a
+// /keys/query result of 1,000 users, all pinned and unchanged but one.
+func BenchmarkObserveIdentities(b *testing.B) {
+	result := map[string]*trust.UserKeys{}
+	var pins map[string]trust.Pin
+	for i := range 1000 {
+		u := "@u" + string(rune('a'+i%26)) + itoaB(i) + ":x"
+		id := testidentity.New(u)
+		result[u] = &trust.UserKeys{UserID: u, Master: mustCS(b, id.MasterKey())}
+	}
+	pins, _ = trust.ObserveIdentities(nil, result)
+	result["@ua0:x"] = &trust.UserKeys{UserID: "@ua0:x", Master: mustCS(b, testidentity.NewGeneration("@ua0:x", "2").MasterKey())}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, changes := trust.ObserveIdentities(pins, result); len(changes) != 1 {
+			b.Fatalf("%d changes", len(changes))
+		}
+	}
+}
+
+func itoaB(i int) string {
+	s := ""
+	for {
+		s = string(rune('0'+i%10)) + s
+		if i /= 10; i == 0 {
+			return s
+		}
+	}
+}
