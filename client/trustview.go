@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -128,7 +129,7 @@ func EvaluateTrust(resp *KeysQueryResponse, in TrustInputs, users []string) *Tru
 			_, r.Master, _ = uk.Master.PublicKey()
 			r.Fingerprint = FormatFingerprint(r.Master)
 		}
-		r.Decision = viewer.User(uk)
+		r.Decision = explained(viewer.User(uk), userID, "")
 		r.Verified = r.Decision.Trusted
 		pin := in.Pins[userID]
 		if pin.UserID == "" {
@@ -165,7 +166,7 @@ func EvaluateTrust(resp *KeysQueryResponse, in TrustInputs, users []string) *Tru
 		for _, id := range ids {
 			d := uk.Devices[id]
 			ed, _ := d.Ed25519()
-			dr := DeviceReport{DeviceID: id, Curve25519: d.Curve25519(), Decision: viewer.Device(uk, id)}
+			dr := DeviceReport{DeviceID: id, Curve25519: d.Curve25519(), Decision: explained(viewer.Device(uk, id), userID, id)}
 			if ed != nil {
 				dr.Ed25519 = d.Keys["ed25519:"+id]
 			}
@@ -179,6 +180,38 @@ func EvaluateTrust(resp *KeysQueryResponse, in TrustInputs, users []string) *Tru
 	}
 	return tv
 }
+
+// explained replaces the reason of an untrusted decision by a sentence for
+// people when the cause is a common one; Cause keeps the detail.
+func explained(d Decision, userID, deviceID string) Decision {
+	if d.Trusted || d.Cause == nil {
+		return d
+	}
+	what := userID
+	if deviceID != "" {
+		what = "device " + deviceID + " of " + userID
+	}
+	switch {
+	case errors.Is(d.Cause, trust.ErrOwnMasterNotTrusted):
+		d.Reason = "this device does not trust your own cross-signing identity yet (run vouch bootstrap, or vouch verify user <you> --fingerprint FP)"
+	case errors.Is(d.Cause, trust.ErrNoMasterKey) && len(d.Path) == 0:
+		d.Reason = "you have no cross-signing identity yet (run vouch bootstrap)"
+	case errors.Is(d.Cause, trust.ErrNoMasterKey):
+		d.Reason = userID + " has no cross-signing identity"
+	case errors.Is(d.Cause, trust.ErrNoUserSigningKey):
+		d.Reason = "you have no user-signing key to verify others with"
+	case errors.Is(d.Cause, trust.ErrNotVerified):
+		d.Reason = "you have not verified " + userID + "'s current master signing key (compare fingerprints, then vouch verify user " + userID + " --fingerprint FP)"
+	case errors.Is(d.Cause, trust.ErrNoSelfSigningKey):
+		d.Reason = userID + " has no self-signing key, so " + what + " cannot be signed"
+	case errors.Is(d.Cause, trust.ErrBrokenLink) && deviceID != "":
+		d.Reason = what + " is not signed by " + userID + "'s self-signing key"
+	}
+	return d
+}
+
+// Decision is trust's verdict with the reason and path behind it.
+type Decision = trust.Decision
 
 // BuildTrustView queries the viewer's and users' keys and evaluates them.
 func BuildTrustView(ctx context.Context, c *Client, in TrustInputs, users ...string) (*TrustView, error) {

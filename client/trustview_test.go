@@ -69,9 +69,9 @@ func TestEvaluateTrust(t *testing.T) {
 		{"new identity verified again", newQR().add(alice, alice.MasterKey(), true).add(bob2, alice.SignOtherMaster(bob2), false),
 			in(pinned), true, true, false, trust.IdentityChanged, "user-signing key signed", 3},
 		{"own master not trusted", newQR().add(alice, alice.MasterKey(), true).add(bob, alice.SignOtherMaster(bob), false),
-			client.TrustInputs{UserID: alice.UserID}, false, false, false, trust.FirstSeen, "own master", 0},
+			client.TrustInputs{UserID: alice.UserID}, false, false, false, trust.FirstSeen, "does not trust your own cross-signing identity", 0},
 		{"no identity", newQR().add(alice, alice.MasterKey(), true),
-			in(), false, false, false, trust.NoChange, "no master", 1},
+			in(), false, false, false, trust.NoChange, "has no cross-signing identity", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
