@@ -27,10 +27,26 @@
 // through the viewer's own user-signing key takes precedence over pinning:
 // a master key the viewer's USK has signed is the viewer's own decision.
 //
+// [ObserveIdentities] (and [Viewer.ObserveIdentities]) apply the pinning
+// rule to a whole /keys/query result at once and list the changes sorted by
+// user ID. [MigrateFromDeviceVerification] trusts a master key signed by a
+// device verified the old way only while it is the first key ever pinned.
+//
+// # Namespace
+//
+// Device key IDs ("ed25519:<device ID>") and cross-signing key IDs
+// ("ed25519:<public key>") share one namespace. A device named after one of
+// its user's cross-signing keys, or using one as its device key, is never
+// trusted; [UserKeys.CheckNamespace] finds such devices before a
+// verification starts.
+//
 // # Visibility
 //
 // [SignatureVisible] is the server's filter over /keys/query: nobody but its
-// owner ever sees a signature made by a user-signing key.
+// owner ever sees a signature made by a user-signing key, and a device's
+// self-signature is visible to all.
+//
+// The decisions behind these rules are written down in docs/trust.md.
 //
 // What it is not: trust does not fetch keys, store pins or talk to a server.
 // Tempered transitive trust (MSC2882) builds on it in package transitive.
