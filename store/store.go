@@ -53,6 +53,7 @@ type Store interface {
 	ToDevice
 	AccountData
 	UIASessions
+	Backups
 	// Close releases the backend's resources.
 	Close() error
 }

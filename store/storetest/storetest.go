@@ -38,6 +38,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AccountData", testAccountData},
 		{"UIASessions", testUIA},
 		{"ConcurrentWrites", testConcurrent},
+		{"BackupVersions", testBackupVersions},
+		{"BackupSessions", testBackupSessions},
+		{"BackupLargeUpload", testBackupLarge},
+		{"BackupAtomic", testBackupAtomic},
+		{"BackupConcurrent", testBackupConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

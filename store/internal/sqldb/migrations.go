@@ -138,6 +138,32 @@ CREATE TABLE uia_sessions (
 	created_ms BIGINT NOT NULL
 );
 `,
+	// 2: room-key backups (docs/key-backup-server.md). A deleted version
+	// keeps its row (deleted = 1) so that its ID is never reused.
+	`
+CREATE TABLE backup_versions (
+	user_id TEXT NOT NULL REFERENCES accounts (user_id) ON DELETE CASCADE,
+	version BIGINT NOT NULL,
+	algorithm TEXT NOT NULL,
+	auth_data {{BLOB}} NOT NULL,
+	etag BIGINT NOT NULL,
+	deleted INTEGER NOT NULL,
+	PRIMARY KEY (user_id, version)
+);
+
+CREATE TABLE backup_sessions (
+	user_id TEXT NOT NULL,
+	version BIGINT NOT NULL,
+	room_id TEXT NOT NULL,
+	session_id TEXT NOT NULL,
+	first_message_index BIGINT NOT NULL,
+	forwarded_count BIGINT NOT NULL,
+	is_verified INTEGER NOT NULL,
+	session_data {{BLOB}} NOT NULL,
+	PRIMARY KEY (user_id, version, room_id, session_id),
+	FOREIGN KEY (user_id, version) REFERENCES backup_versions (user_id, version) ON DELETE CASCADE
+);
+`,
 }
 
 // migrate applies the missing schema versions, each in its own transaction.
