@@ -41,6 +41,8 @@ type Error struct {
 	Code         string `json:"errcode"`
 	Msg          string `json:"error"`
 	RetryAfterMs int64  `json:"retry_after_ms,omitempty"`
+	// CurrentVersion is set with CodeWrongRoomKeysVersion.
+	CurrentVersion string `json:"current_version,omitempty"`
 }
 
 // Error renders "M_CODE (HTTP n): message".
