@@ -224,6 +224,22 @@ func TestJourneyAgainstServer(t *testing.T) {
 	if len(claim.OneTimeKeys["@bob:localhost"][lr.DeviceID]) != 1 {
 		t.Errorf("claimed %v", claim.OneTimeKeys)
 	}
+	// The second device sees the lower count on /sync and tops up.
+	bs, err := bob2c.Sync(ctx, client.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bs.DeviceOneTimeKeysCount[device.AlgSignedCurve25519]; n != device.MaxOneTimeKeys-1 {
+		t.Fatalf("count after a claim: %d", n)
+	}
+	saved := &memSaver{}
+	counts, err = client.UploadDeviceKeys(ctx, bob2c, bob2, rand.Reader, saved, false, bs.DeviceOneTimeKeysCount, bs.DeviceUnusedFallbackKeyTypes, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[device.AlgSignedCurve25519] != device.MaxOneTimeKeys || saved.otk != 1 {
+		t.Fatalf("top-up: counts %v, %d keys generated", counts, saved.otk)
+	}
 
 	// Alice long-polls /sync; bob resets his identity; alice wakes up with
 	// bob in device_lists.changed.

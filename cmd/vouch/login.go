@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -119,11 +120,17 @@ from a device that holds your cross-signing keys.`,
 			fmt.Fprintf(out, "Logged in as %s, device %s (ed25519 %s), %d one-time keys published.\n",
 				lr.UserID, lr.DeviceID, dev.Ed25519(), counts[device.AlgSignedCurve25519])
 			resp, err := c.QueryKeys(ctx, lr.UserID)
-			if err == nil && resp.MasterKeys[lr.UserID] != nil {
-				fmt.Fprintf(out, "You already have a cross-signing identity: sign this device from one that holds your keys (vouch verify device %s).\n", lr.DeviceID)
-			} else {
+			if err != nil || resp.MasterKeys[lr.UserID] == nil {
 				fmt.Fprintln(out, "Next: vouch bootstrap, to create your cross-signing identity.")
+				return nil
 			}
+			// This machine may still hold the user's self-signing key from an
+			// earlier login: then sign the new device right away.
+			if signed := signNewDevice(ctx, st, c, lr.UserID, lr.DeviceID); signed {
+				fmt.Fprintf(out, "Device %s is signed with your self-signing key kept on this machine.\n", lr.DeviceID)
+				return nil
+			}
+			fmt.Fprintf(out, "You already have a cross-signing identity: sign this device from one that holds your keys (vouch verify device %s).\n", lr.DeviceID)
 			return nil
 		},
 	}
@@ -200,3 +207,24 @@ func newWhoAmICmd(s stdio) *cobra.Command {
 
 // errNoDevice is returned when the account has no device keys stored.
 var errNoDevice = errors.New("this device has no keys; run vouch login again")
+
+// signNewDevice signs a freshly logged-in device when the state still holds
+// the self-signing key of the identity this machine trusts. Any failure
+// just means the user signs it another way.
+func signNewDevice(ctx context.Context, st *state.Store, c *client.Client, userID, deviceID string) bool {
+	own, err := st.OwnMaster(ctx)
+	if err != nil || own == "" {
+		return false
+	}
+	seeds, err := st.CrossSigning(ctx)
+	if err != nil || len(seeds.SelfSigning) == 0 {
+		return false
+	}
+	ks, err := client.CrossSigningKeysFromSeeds(seeds.Master, seeds.SelfSigning, seeds.UserSigning)
+	if err != nil {
+		return false
+	}
+	in := client.TrustInputs{UserID: userID, OwnMaster: own}
+	res, err := client.VerifyOwnDevice(ctx, c, in, ks, deviceID)
+	return err == nil && res.Decision.Trusted
+}
