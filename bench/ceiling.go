@@ -25,12 +25,14 @@ var ceilingReply = []byte(`{"ok":true}`)
 // of the machine: for every request with a body it reads the body, parses it
 // as JSON and answers a fixed object. GET /sync with a since token
 // long-polls until the next request with a body arrives (or its timeout
-// passes) and answers a fixed sync object, so that sync-wake has a floor too.
+// passes) and answers a fixed sync object whose next_batch is the number of
+// requests with a body seen, so that sync-wake has a floor too.
 // It stores nothing and checks no access token.
 type Ceiling struct {
-	syncReply []byte
+	syncPrefix, syncSuffix []byte // the fixed sync reply around next_batch
 
 	mu   sync.Mutex
+	pos  int64         // number of requests with a body so far
 	wake chan struct{} // closed and replaced by every request with a body
 }
 
@@ -40,27 +42,30 @@ func NewCeiling(changed []string) (*Ceiling, error) {
 	if changed == nil {
 		changed = []string{}
 	}
-	reply, err := json.Marshal(map[string]any{
-		"next_batch":   "ceiling",
-		"device_lists": map[string][]string{"changed": changed},
-	})
+	lists, err := json.Marshal(map[string][]string{"changed": changed})
 	if err != nil {
 		return nil, fmt.Errorf("bench: ceiling sync reply: %w", err)
 	}
-	return &Ceiling{syncReply: reply, wake: make(chan struct{})}, nil
+	return &Ceiling{
+		syncPrefix: append(append([]byte(`{"device_lists":`), lists...), `,"next_batch":"`...),
+		syncSuffix: []byte(`"}`),
+		wake:       make(chan struct{}),
+	}, nil
 }
 
-// waiter returns the channel closed by the next request with a body.
-func (c *Ceiling) waiter() <-chan struct{} {
+// state returns the position and the channel closed by the next request
+// with a body.
+func (c *Ceiling) state() (int64, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.wake
+	return c.pos, c.wake
 }
 
-// broadcast wakes every parked /sync.
+// broadcast advances the position and wakes every parked /sync.
 func (c *Ceiling) broadcast() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.pos++
 	close(c.wake)
 	c.wake = make(chan struct{})
 }
@@ -94,27 +99,36 @@ func (c *Ceiling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(ceilingReply)
 }
 
-// serveSync answers a GET: at once without a since token, else after the
-// next request with a body or the timeout (milliseconds, capped at a minute).
+// serveSync answers a GET like a /sync reduced to its stream position: at
+// once without a since token or when requests with a body arrived after the
+// position since names; otherwise after the next one or the timeout
+// (milliseconds, capped at a minute). next_batch is the position.
 func (c *Ceiling) serveSync(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if q.Get("since") != "" {
-		timeout, err := strconv.Atoi(q.Get("timeout"))
-		if err != nil || timeout < 0 {
+	pos, wake := c.state()
+	if s := q.Get("since"); s != "" {
+		since, err := strconv.ParseInt(s, 10, 64)
+		timeout, terr := strconv.Atoi(q.Get("timeout"))
+		if terr != nil || timeout < 0 {
 			timeout = 0
 		}
 		timeout = min(timeout, 60_000)
-		if timeout > 0 {
+		if err == nil && since >= pos && timeout > 0 {
 			t := time.NewTimer(time.Duration(timeout) * time.Millisecond)
 			select {
-			case <-c.waiter():
+			case <-wake:
 			case <-t.C:
 			case <-r.Context().Done():
 			}
 			t.Stop()
+			pos, _ = c.state()
 		}
 	}
-	_, _ = w.Write(c.syncReply)
+	out := make([]byte, 0, len(c.syncPrefix)+len(c.syncSuffix)+20)
+	out = append(out, c.syncPrefix...)
+	out = strconv.AppendInt(out, pos, 10)
+	out = append(out, c.syncSuffix...)
+	_, _ = w.Write(out)
 }
 
 // LocalServer is an HTTP server started by the bench on 127.0.0.1.

@@ -30,9 +30,10 @@ func TestCeilingHandler(t *testing.T) {
 		{"not JSON", "POST", "/_matrix/client/v3/keys/upload", `{"one_time_keys":`, 400, "M_NOT_JSON"},
 		{"empty body", "POST", "/_matrix/client/v3/keys/upload", ``, 400, "M_NOT_JSON"},
 		{"too large", "POST", "/_matrix/client/v3/keys/upload", `"` + strings.Repeat("a", MaxCeilingBody) + `"`, 413, "M_TOO_LARGE"},
-		{"initial sync", "GET", "/_matrix/client/v3/sync?timeout=0", ``, 200, `{"device_lists":{"changed":["@t:localhost"]},"next_batch":"ceiling"}`},
-		{"sync with since, zero timeout", "GET", "/_matrix/client/v3/sync?since=s&timeout=0", ``, 200, `{"device_lists":{"changed":["@t:localhost"]},"next_batch":"ceiling"}`},
-		{"sync with a bad timeout answers at once", "GET", "/_matrix/client/v3/sync?since=s&timeout=x", ``, 200, `"next_batch":"ceiling"`},
+		{"initial sync", "GET", "/_matrix/client/v3/sync?timeout=0", ``, 200, `{"device_lists":{"changed":["@t:localhost"]},"next_batch":"2"}`},
+		{"sync with since, zero timeout", "GET", "/_matrix/client/v3/sync?since=s&timeout=0", ``, 200, `{"device_lists":{"changed":["@t:localhost"]},"next_batch":"2"}`},
+		{"sync with a bad timeout answers at once", "GET", "/_matrix/client/v3/sync?since=0&timeout=x", ``, 200, `"next_batch":"2"`},
+		{"sync with a bad since answers at once", "GET", "/_matrix/client/v3/sync?since=x&timeout=60000", ``, 200, `"next_batch":"2"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestCeilingSyncWakes(t *testing.T) {
 	defer ls.Close()
 	done := make(chan error, 1)
 	go func() {
-		resp, err := http.Get(ls.URL + "/_matrix/client/v3/sync?since=s&timeout=10000")
+		resp, err := http.Get(ls.URL + "/_matrix/client/v3/sync?since=0&timeout=10000")
 		if err == nil {
 			_, err = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -93,6 +94,29 @@ func TestCeilingSyncWakes(t *testing.T) {
 	}
 }
 
+// TestCeilingSyncSincePosition checks the stream position: a since token
+// older than the last request with a body answers at once, with the new
+// position.
+func TestCeilingSyncSincePosition(t *testing.T) {
+	c, err := NewCeiling(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/x", strings.NewReader(`{}`)))
+	}
+	rec := httptest.NewRecorder()
+	start := time.Now()
+	c.ServeHTTP(rec, httptest.NewRequest("GET", "/_matrix/client/v3/sync?since=2&timeout=60000", nil))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("an old since token parked for %v", d)
+	}
+	var sr syncResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &sr); err != nil || sr.NextBatch != "3" {
+		t.Fatalf("reply %s (%v), want next_batch 3", rec.Body, err)
+	}
+}
+
 func TestCeilingSyncTimesOut(t *testing.T) {
 	c, err := NewCeiling(nil)
 	if err != nil {
@@ -100,7 +124,7 @@ func TestCeilingSyncTimesOut(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	start := time.Now()
-	c.ServeHTTP(rec, httptest.NewRequest("GET", "/_matrix/client/v3/sync?since=s&timeout=50", nil))
+	c.ServeHTTP(rec, httptest.NewRequest("GET", "/_matrix/client/v3/sync?since=0&timeout=50", nil))
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Errorf("sync with timeout=50 returned after %v", d)
 	}
@@ -116,7 +140,7 @@ func TestCeilingSyncCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	req := httptest.NewRequest("GET", "/_matrix/client/v3/sync?since=s&timeout=60000", nil).WithContext(ctx)
+	req := httptest.NewRequest("GET", "/_matrix/client/v3/sync?since=0&timeout=60000", nil).WithContext(ctx)
 	done := make(chan struct{})
 	go func() { c.ServeHTTP(httptest.NewRecorder(), req); close(done) }()
 	select {

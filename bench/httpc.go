@@ -15,6 +15,9 @@ import (
 // maxResponseBody bounds what the bench reads from any response.
 const maxResponseBody = 64 << 20
 
+// requestTimeout bounds every request of the bench.
+const requestTimeout = 2 * time.Minute
+
 // CheckLoopback returns nil when rawURL is an http URL whose host is a
 // loopback address (an IP literal, or a name that resolves only to loopback
 // addresses).
@@ -65,7 +68,9 @@ func newHTTPClient(conns int) *http.Client {
 			DisableCompression:  true,
 			ForceAttemptHTTP2:   false,
 		},
-		Timeout: 0, // requests are bounded by their contexts
+		// A bound on any request, long polls (30 s) included, so that a
+		// stuck server cannot hold a phase forever.
+		Timeout: requestTimeout,
 	}
 }
 

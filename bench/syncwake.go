@@ -125,10 +125,10 @@ func (sp *syncWakePlan) prepare(ctx context.Context, e endpoint) ([]string, erro
 	return since, nil
 }
 
-// watch long-polls /sync for watcher i until ctx ends, reporting every
-// answer. polls counts the polls it has sent.
-func watch(ctx context.Context, e endpoint, i int, token, since string, polls *atomic.Int64, reports chan<- wakeReport) {
-	for ctx.Err() == nil {
+// watch long-polls /sync for watcher i until ctx ends or, after an answer,
+// stop is set, reporting every answer. polls counts the polls it has sent.
+func watch(ctx context.Context, e endpoint, i int, token, since string, polls *atomic.Int64, stop *atomic.Bool, reports chan<- wakeReport) {
+	for ctx.Err() == nil && !stop.Load() {
 		polls.Add(1)
 		var sr syncResponse
 		err := e.call(ctx, http.MethodGet, syncPath(since, syncPollTimeout), token, nil, &sr)
@@ -174,9 +174,10 @@ func runSyncWake(ctx context.Context, e endpoint, sp *syncWakePlan, dur time.Dur
 	nw := len(sp.watchers)
 	reports := make(chan wakeReport, nw*4)
 	polls := make([]atomic.Int64, nw)
+	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for i, w := range sp.watchers {
-		wg.Go(func() { watch(wctx, e, i, w.devices[0].token, since[i], &polls[i], reports) })
+		wg.Go(func() { watch(wctx, e, i, w.devices[0].token, since[i], &polls[i], &stop, reports) })
 	}
 
 	var res loadResult
@@ -265,8 +266,24 @@ events:
 	}
 	res.elapsed = time.Since(start)
 	close(stopRSS)
-	cancel()
-	wg.Wait()
+	// Let the parked polls end normally: one more change wakes them and
+	// they stop; whatever is still parked after wakeDeadline is cancelled.
+	stop.Store(true)
+	t := sp.targets[0]
+	_, _, _ = e.send(ctx, http.MethodPost, pathSigsUpload, t.token, t.body)
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	drain := time.NewTimer(wakeDeadline)
+	for waiting := true; waiting; {
+		select {
+		case <-reports:
+		case <-finished:
+			waiting = false
+		case <-drain.C:
+			cancel()
+		}
+	}
+	drain.Stop()
 	res.requests = int64(len(res.latency)) + res.errors
 	res.rssEnd, _ = ReadRSS()
 	res.rssPeak = max(<-rssPeak, res.rssEnd)
