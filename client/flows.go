@@ -124,7 +124,18 @@ func bootstrap(ctx context.Context, c *Client, dev *device.Device, o BootstrapOp
 	}
 	_, published := resp.DeviceKeys[userID][dev.DeviceID()]
 	o.Progress.report(2, total, "uploading device keys")
-	counts, err := UploadDeviceKeys(ctx, c, dev, o.Rand, o.Save, !published, nil, nil, !published)
+	var counts map[string]int
+	if published {
+		// An empty upload returns the counts, so that only what is missing
+		// is topped up.
+		if counts, err = c.UploadKeys(ctx, KeysUploadRequest{}); err != nil {
+			return nil, fmt.Errorf("counting one-time keys: %w", err)
+		}
+		if counts == nil {
+			counts = map[string]int{}
+		}
+	}
+	counts, err = UploadDeviceKeys(ctx, c, dev, o.Rand, o.Save, !published, counts, nil, !published)
 	if err != nil {
 		return nil, fmt.Errorf("uploading device keys: %w", err)
 	}

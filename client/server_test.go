@@ -376,3 +376,23 @@ func TestAccountEndpointsAgainstServer(t *testing.T) {
 		t.Fatalf("after logout: %v", err)
 	}
 }
+
+// TestBootstrapAfterLoginKeepsKeyCount: a device that already published
+// its keys (vouch login) is not given a second batch of one-time keys.
+func TestBootstrapAfterLoginKeepsKeyCount(t *testing.T) {
+	ctx := context.Background()
+	carol := register(t, startServer(t), "carol", "pw")
+	if _, err := client.UploadDeviceKeys(ctx, carol.c, carol.dev, rand.Reader, carol.save, true, nil, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.Bootstrap(ctx, carol.c, carol.dev, client.BootstrapOptions{Rand: rand.Reader, Save: carol.save})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.OneTimeKeyCounts[device.AlgSignedCurve25519]; n != device.MaxOneTimeKeys {
+		t.Fatalf("%d one-time keys on the server, want %d", n, device.MaxOneTimeKeys)
+	}
+	if carol.save.otk != device.MaxOneTimeKeys+1 {
+		t.Fatalf("%d keys generated, want %d one-time + 1 fallback", carol.save.otk, device.MaxOneTimeKeys)
+	}
+}
