@@ -47,6 +47,15 @@ type Server struct {
 	dummyHash string
 	once      sync.Once
 	waiting   atomic.Int64 // /sync requests currently long-polling
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// Close makes every long-polling /sync return at once (with what it has) so
+// that a graceful shutdown does not wait for their timeouts. The server keeps
+// answering other requests.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 }
 
 // Option changes how New builds a Server.
@@ -73,6 +82,7 @@ func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server,
 		usrLimit: newLimiter(cfg.RateLimit.PerUserPerSecond, cfg.RateLimit.PerUserBurst),
 		nonces:   newNonceSet(),
 		now:      time.Now,
+		closing:  make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)

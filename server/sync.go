@@ -61,7 +61,7 @@ func (s *Server) sync(r *http.Request, c *caller) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !empty || initial || timeout == 0 {
+		if !empty || initial || timeout == 0 || s.isClosing() {
 			return resp, nil
 		}
 		s.waiting.Add(1)
@@ -70,6 +70,8 @@ func (s *Server) sync(r *http.Request, c *caller) (any, error) {
 			s.waiting.Add(-1)
 			continue
 		case <-deadline.C:
+			s.waiting.Add(-1)
+		case <-s.closing:
 			s.waiting.Add(-1)
 		case <-ctx.Done():
 			s.waiting.Add(-1)
@@ -126,4 +128,13 @@ func (s *Server) syncOnce(ctx context.Context, c *caller, since int64, initial b
 	}
 	empty := len(msgs) == 0 && len(resp.DeviceLists.Changed) == 0 && len(ad) == 0
 	return resp, empty, nil
+}
+
+func (s *Server) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
 }

@@ -59,6 +59,7 @@ secret storage, key backups, QR and SAS verification payloads.`,
 		newQRCmd(s), newSASCmd(s),
 		newBenchCmd(s),
 		newLoginCmd(s), newLogoutCmd(s), newWhoAmICmd(s), newBootstrapCmd(s), newStatusCmd(s), newDevicesCmd(s), newKeysCmd(s), newVerifyCmd(s), newTrustCmd(s), newIdentityCmd(s), newWatchCmd(s),
+		newServeCmd(s), newUserCmd(s),
 	)
 	return root
 }

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/cobra"
+
+	"vouch/server"
+	"vouch/store/sqlite"
+)
+
+// serveConfig is the whole `vouch serve` configuration: where to listen and
+// store, plus the server's own settings, as read from the TOML file.
+type serveConfig struct {
+	Listen   string `toml:"listen"`
+	DataDir  string `toml:"data_dir"`
+	LogLevel string `toml:"log_level"`
+	server.Config
+}
+
+// serveFlags are the command-line values that override the file and env.
+type serveFlags struct {
+	listen, dataDir, serverName, config string
+}
+
+func defaultServeConfig() serveConfig {
+	return serveConfig{Listen: "127.0.0.1:8008", DataDir: "./vouch-data", LogLevel: "info", Config: server.DefaultConfig()}
+}
+
+// loadServeConfig resolves the configuration: defaults, then the TOML file
+// (--config or VOUCH_CONFIG), then VOUCH_* environment variables, then flags.
+func loadServeConfig(cmd *cobra.Command, f serveFlags) (serveConfig, error) {
+	cfg := defaultServeConfig()
+	path := f.config
+	if path == "" {
+		path = os.Getenv("VOUCH_CONFIG")
+	}
+	if path != "" {
+		md, err := toml.DecodeFile(path, &cfg)
+		if err != nil {
+			return cfg, failf("config %s: %v", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return cfg, failf("config %s: unknown setting %q", path, und[0].String())
+		}
+	}
+	env := func(name string, dst *string) {
+		if v, ok := os.LookupEnv(name); ok {
+			*dst = v
+		}
+	}
+	env("VOUCH_LISTEN", &cfg.Listen)
+	env("VOUCH_DATA_DIR", &cfg.DataDir)
+	env("VOUCH_SERVER_NAME", &cfg.ServerName)
+	env("VOUCH_LOG_LEVEL", &cfg.LogLevel)
+	env("VOUCH_REGISTRATION_SHARED_SECRET", &cfg.Registration.SharedSecret)
+	if v, ok := os.LookupEnv("VOUCH_OPEN_REGISTRATION"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, failf("VOUCH_OPEN_REGISTRATION: %q is not true or false", v)
+		}
+		cfg.Registration.Open = &b
+	}
+	if cmd.Flags().Changed("listen") {
+		cfg.Listen = f.listen
+	}
+	if cmd.Flags().Changed("data-dir") {
+		cfg.DataDir = f.dataDir
+	}
+	if cmd.Flags().Changed("server-name") {
+		cfg.ServerName = f.serverName
+	}
+	if err := cfg.Config.Validate(); err != nil {
+		return cfg, failf("%v", err)
+	}
+	if cfg.DataDir == "" {
+		return cfg, failf("data_dir must not be empty")
+	}
+	return cfg, nil
+}
+
+func addServeFlags(c *cobra.Command, f *serveFlags) {
+	c.Flags().StringVar(&f.dataDir, "data-dir", "./vouch-data", "directory of the SQLite database (created 0700) [VOUCH_DATA_DIR, data_dir]")
+	c.Flags().StringVar(&f.serverName, "server-name", "localhost", "server name: the domain of user IDs [VOUCH_SERVER_NAME, server_name]")
+	c.Flags().StringVar(&f.config, "config", "", "TOML configuration file [VOUCH_CONFIG]")
+}
+
+func newServeCmd(s stdio) *cobra.Command {
+	var f serveFlags
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the key server (Matrix client-server API on embedded SQLite)",
+		Long: `Run the vouch key server: accounts, device keys, cross-signing keys,
+signatures (each viewer sees only what the spec allows), device-list
+changes, to-device messages and account data, over the Matrix
+client-server API, stored in SQLite in the data directory.
+
+With no arguments it listens on 127.0.0.1:8008, stores in ./vouch-data and
+uses server name localhost (open registration is on only for localhost).
+Settings come from, lowest to highest precedence: defaults, the TOML file
+(--config), VOUCH_* environment variables, flags.
+
+Environment: VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_SERVER_NAME, VOUCH_CONFIG,
+VOUCH_LOG_LEVEL (debug, info, warn, error), VOUCH_OPEN_REGISTRATION (true or
+false), VOUCH_REGISTRATION_SHARED_SECRET.
+
+TOML file (every key optional):
+
+  listen = "127.0.0.1:8008"
+  data_dir = "./vouch-data"
+  server_name = "localhost"
+  log_level = "info"
+  max_body_bytes = 1048576
+  max_sync_timeout = "5m"
+  max_signatures_per_upload = 1000
+  max_query_users = 1000
+  max_one_time_keys_per_upload = 1000
+  max_to_device_messages = 1000
+  [registration]
+  open = true                      # default: true only for localhost
+  registration_shared_secret = ""  # enables /_synapse/admin/v1/register
+  [rate_limit]                     # token buckets; 0 disables
+  per_ip_per_second = 2000.0
+  per_ip_burst = 4000
+  per_user_per_second = 1000.0
+  per_user_burst = 2000
+  [argon2]                         # password hashing cost
+  time = 3
+  memory_kib = 65536
+  threads = 4
+
+It logs one line when ready, with the URL, and shuts down gracefully on
+SIGTERM or SIGINT.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadServeConfig(cmd, f)
+			if err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), cfg, cmd.ErrOrStderr())
+		},
+	}
+	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:8008", "address and port to listen on [VOUCH_LISTEN, listen]")
+	addServeFlags(c, &f)
+	return c
+}
+
+func logLevel(name string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(name)); err != nil {
+		return 0, failf("log level %q: use debug, info, warn or error", name)
+	}
+	return l, nil
+}
+
+// runServe serves until ctx is cancelled, then shuts down gracefully.
+func runServe(ctx context.Context, cfg serveConfig, logOut io.Writer) error {
+	level, err := logLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	st, err := sqlite.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return failf("%v", err)
+	}
+	defer st.Close()
+	srv, err := server.New(cfg.Config, st, log)
+	if err != nil {
+		return failf("%v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return failf("listen: %v", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("vouch key server ready", "url", "http://"+ln.Addr().String(), "server_name", cfg.ServerName, "data_dir", cfg.DataDir)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	srv.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

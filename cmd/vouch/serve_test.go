@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func cheapConfig(t *testing.T, extra string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "vouch.toml")
+	if err := os.WriteFile(p, []byte(extra+"\n[argon2]\ntime = 1\nmemory_kib = 64\nthreads = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestServeRunsAndStops starts `vouch serve` in-process with the fixed
+// flags, waits for the ready line, checks /versions and the data directory
+// mode, then cancels the context (as SIGTERM does) and expects exit 0.
+func TestServeRunsAndStops(t *testing.T) {
+	addr := freeAddr(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", addr, "--data-dir", dir, "--server-name", "localhost", "--config", cheapConfig(t, "")}, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+	}()
+	ready := regexp.MustCompile(`msg="vouch key server ready" url=http://` + regexp.QuoteMeta(addr))
+	deadline := time.Now().Add(20 * time.Second)
+	for !ready.MatchString(errOut.String()) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no ready line; log:\n%s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := http.Get("http://" + addr + "/_matrix/client/versions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"versions"`) {
+		t.Fatalf("versions: %d %s", res.StatusCode, body)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir: %v %v", fi.Mode(), err)
+	}
+	// A long-polling /sync must not hold up shutdown.
+	res, err = http.Post("http://"+addr+"/_matrix/client/v3/register", "application/json",
+		strings.NewReader(`{"username":"alice","password":"pw","auth":{"type":"m.login.dummy"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&reg)
+	res.Body.Close()
+	polled := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/_matrix/client/v3/sync?since=v1000000&timeout=60000", nil)
+		req.Header.Set("Authorization", "Bearer "+reg.AccessToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			polled <- -1
+			return
+		}
+		res.Body.Close()
+		polled <- res.StatusCode
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	if code := <-polled; code != 200 {
+		t.Fatalf("long-poll during shutdown: %d", code)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("shutdown waited %v for the long-poll", d)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d; log:\n%s", code, errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestServeConfigPrecedence(t *testing.T) {
+	cfgFile := cheapConfig(t, "listen = \"127.0.0.1:1\"\nserver_name = \"file.example\"\ndata_dir = \"/from/file\"\n[registration]\nopen = false\n")
+	t.Setenv("VOUCH_SERVER_NAME", "env.example")
+	t.Setenv("VOUCH_DATA_DIR", "/from/env")
+	c := newServeCmd(stdio{})
+	if err := c.ParseFlags([]string{"--config", cfgFile, "--data-dir", "/from/flag"}); err != nil {
+		t.Fatal(err)
+	}
+	var f serveFlags
+	f.config, f.dataDir = cfgFile, "/from/flag"
+	cfg, err := loadServeConfig(c, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s %s %s %v %d", cfg.Listen, cfg.ServerName, cfg.DataDir, cfg.RegistrationOpen(), cfg.Argon2.Time)
+	if want := "127.0.0.1:1 env.example /from/flag false 1"; got != want {
+		t.Fatalf("config %q, want %q", got, want)
+	}
+}
+
+func TestServeBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown config key", []string{"serve", "--config", cheapConfig(t, "nonsense = 1\n")}, "unknown setting"},
+		{"missing config file", []string{"serve", "--config", "/nonexistent/vouch.toml"}, "config"},
+		{"bad server name", []string{"serve", "--server-name", "bad name", "--config", cheapConfig(t, "")}, "server_name"},
+		{"bad listen", []string{"serve", "--listen", "nope", "--data-dir", t.TempDir(), "--config", cheapConfig(t, "")}, "listen"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tc.args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+			if code != 1 || !strings.Contains(errOut.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q, want 1 and %q", code, errOut.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestUserAdd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := cheapConfig(t, "")
+	runUser := func(env string, args ...string) (int, string, string) {
+		t.Setenv("VOUCH_PASSWORD", env)
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), append([]string{"user", "add", "--data-dir", dir, "--config", cfg}, args...), stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+		return code, out.String(), errOut.String()
+	}
+	if code, out, errOut := runUser("", "--user", "alice", "--password", "pw"); code != 0 || out != "@alice:localhost\n" {
+		t.Fatalf("add: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runUser("envpw", "--user", "@bob:localhost", "--admin"); code != 0 || out != "@bob:localhost\n" {
+		t.Fatalf("add from env: %d %q", code, out)
+	}
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"exists", "pw", []string{"--user", "alice"}, "already exists"},
+		{"no password", "", []string{"--user", "carol"}, "password is required"},
+		{"invalid name", "pw", []string{"--user", "Bad Name"}, "localpart"},
+		{"other server", "pw", []string{"--user", "@dave:elsewhere.org"}, "not on this server"},
+		{"no user", "pw", nil, "--user is required"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runUser(tc.env, tc.args...)
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d stderr %q, want %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
