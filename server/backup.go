@@ -238,7 +238,7 @@ func parseRoomSessions(raw json.RawMessage, roomID string, out []store.BackupSes
 	return out, nil
 }
 
-// readBody reads and checks the request body as a JSON object.
+// readObject reads and checks the request body as a JSON object.
 func readObject(r *http.Request) (json.RawMessage, error) {
 	var raw json.RawMessage
 	if err := decodeJSON(r, &raw); err != nil {
@@ -256,16 +256,19 @@ func versionParam(r *http.Request) (string, error) {
 	return v, nil
 }
 
-// pathIDs returns and checks the roomId and sessionId path values ("" when
-// the route has none).
+// pathIDs returns and checks the roomId and sessionId path values of the
+// matched route ("" when the route has none).
 func pathIDs(r *http.Request) (roomID, sessionID string, err error) {
-	roomID, sessionID = r.PathValue("roomId"), r.PathValue("sessionId")
-	if roomID != "" || strings.Contains(r.URL.Path, "/room_keys/keys/") {
+	hasRoom := strings.Contains(r.Pattern, "{roomId}")
+	hasSession := strings.HasSuffix(r.Pattern, "{sessionId}")
+	if hasRoom {
+		roomID = r.PathValue("roomId")
 		if err := checkRoomID(roomID); err != nil {
 			return "", "", err
 		}
 	}
-	if sessionID != "" || strings.Count(strings.TrimPrefix(r.URL.Path, "/"), "/") > 5 {
+	if hasSession {
+		sessionID = r.PathValue("sessionId")
 		if err := checkSessionID(sessionID); err != nil {
 			return "", "", err
 		}
