@@ -314,3 +314,28 @@ func BenchmarkWhoAmI(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBareGet is the baseline of BenchmarkWhoAmI: the same request with
+// net/http and encoding/json alone.
+func BenchmarkBareGet(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"user_id":"@alice:localhost","device_id":"D"}`)
+	}))
+	defer srv.Close()
+	hc := &http.Client{}
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest("GET", srv.URL+"/_matrix/client/v3/account/whoami", nil)
+		req.Header.Set("Authorization", "Bearer t")
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var who client.WhoAmI
+		err = json.NewDecoder(resp.Body).Decode(&who)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -168,6 +169,23 @@ func BenchmarkEvaluateTrust(b *testing.B) {
 		tv := client.EvaluateTrust(&q.r, in, users)
 		if !tv.Users["@k:localhost"].Devices[1].Trusted {
 			b.Fatal("not trusted")
+		}
+	}
+}
+
+// BenchmarkVerifyFloor is the baseline of BenchmarkEvaluateTrust: the 120
+// bare ed25519 verifications (12 per user with two devices: own chain and
+// theirs per decision) that the trust view of ten users performs.
+func BenchmarkVerifyFloor(b *testing.B) {
+	k := testidentity.NewKey("floor")
+	msg := []byte(`{"keys":{"ed25519:X":"Y"},"usage":["master"],"user_id":"@b:localhost"}`)
+	sig := ed25519.Sign(k.Priv, msg)
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 120 {
+			if !ed25519.Verify(k.Pub, msg, sig) {
+				b.Fatal("verify")
+			}
 		}
 	}
 }

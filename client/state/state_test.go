@@ -233,7 +233,7 @@ func FuzzAccountDir(f *testing.F) {
 
 func BenchmarkSavePin(b *testing.B) {
 	ctx := context.Background()
-	s, err := state.Open(ctx, b.TempDir())
+	s, err := state.Open(ctx, filepath.Join(b.TempDir(), "acct"))
 	if err != nil {
 		b.Fatal(err)
 	}
