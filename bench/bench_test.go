@@ -281,3 +281,40 @@ func TestRunBothAgainstFake(t *testing.T) {
 		t.Error("no targets evaluated")
 	}
 }
+
+func TestSoakAgainstFake(t *testing.T) {
+	ls, err := StartLocal(newFakeServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	cfg := DefaultConfig()
+	cfg.ServerURL = ls.URL
+	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 4, 1, 2, 2
+	var samples []SoakSample
+	sum, err := Soak(context.Background(), cfg, 400*time.Millisecond, func(s SoakSample) { samples = append(samples, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Errors != 0 || sum.FirstError != "" || sum.Requests == 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if len(samples) != sum.Samples || len(samples) < 2 {
+		t.Fatalf("%d samples, summary says %d", len(samples), sum.Samples)
+	}
+	last := samples[len(samples)-1]
+	if last.Requests != sum.Requests || last.RSSBytes <= 0 || samples[0].TS > last.TS {
+		t.Errorf("samples %+v", samples)
+	}
+	if sum.RSSMin > sum.RSSMax || sum.RSSMin <= 0 {
+		t.Errorf("rss min %d max %d", sum.RSSMin, sum.RSSMax)
+	}
+	cfg.Mode = ModeCeiling
+	if _, err := Soak(context.Background(), cfg, time.Second, nil); !errors.Is(err, ErrConfig) {
+		t.Errorf("soak against the ceiling: %v", err)
+	}
+	cfg.Mode = ModeBoth
+	if _, err := Soak(context.Background(), cfg, 0, nil); !errors.Is(err, ErrConfig) {
+		t.Errorf("zero-length soak: %v", err)
+	}
+}

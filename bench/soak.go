@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -24,8 +25,12 @@ type SoakSample struct {
 	Kind     string  `json:"kind"` // "soak-sample"
 	TS       float64 `json:"t_s"`
 	RSSBytes int64   `json:"rss_bytes"`
-	Requests int64   `json:"requests"`
-	Errors   int64   `json:"errors"`
+	// RSSAfterGCBytes is the resident size right after a forced garbage
+	// collection that returns freed memory to the system; only with an
+	// in-process server, and then the figure the summary uses.
+	RSSAfterGCBytes int64 `json:"rss_after_gc_bytes,omitempty"`
+	Requests        int64 `json:"requests"`
+	Errors          int64 `json:"errors"`
 	// IntervalRPS is the rate of successful requests since the previous
 	// sample.
 	IntervalRPS float64 `json:"interval_rps"`
@@ -34,17 +39,19 @@ type SoakSample struct {
 // SoakSummary closes a soak: its samples' spread, to tell flat RSS from
 // growth.
 type SoakSummary struct {
-	Kind       string  `json:"kind"` // "soak-summary"
-	DurationS  float64 `json:"duration_s"`
-	Requests   int64   `json:"requests"`
-	Errors     int64   `json:"errors"`
-	Samples    int     `json:"samples"`
-	RSSFirst   int64   `json:"rss_first_bytes"`
-	RSSLast    int64   `json:"rss_last_bytes"`
-	RSSMin     int64   `json:"rss_min_bytes"`
-	RSSMax     int64   `json:"rss_max_bytes"`
-	RSSOf      string  `json:"rss_of"`
-	FirstError string  `json:"first_error,omitempty"`
+	Kind      string  `json:"kind"` // "soak-summary"
+	DurationS float64 `json:"duration_s"`
+	Requests  int64   `json:"requests"`
+	Errors    int64   `json:"errors"`
+	Samples   int     `json:"samples"`
+	// The RSS figures are after a forced GC with an in-process server
+	// (see SoakSample.RSSAfterGCBytes), raw otherwise.
+	RSSFirst   int64  `json:"rss_first_bytes"`
+	RSSLast    int64  `json:"rss_last_bytes"`
+	RSSMin     int64  `json:"rss_min_bytes"`
+	RSSMax     int64  `json:"rss_max_bytes"`
+	RSSOf      string `json:"rss_of"`
+	FirstError string `json:"first_error,omitempty"`
 	// GrowthPerMillion is (last - first sample after the first interval)
 	// per million requests, in bytes: near zero for flat RSS.
 	GrowthPerMillion float64 `json:"rss_growth_bytes_per_million_requests"`
@@ -122,20 +129,30 @@ func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(Soak
 	)
 	sum := SoakSummary{Kind: "soak-summary", RSSOf: cfg.rssOf("server"), RSSMin: math.MaxInt64}
 	start := time.Now()
-	var lastReqs int64
+	var lastOK int64
 	lastT := start
 	take := func() {
+		now := time.Now()
 		rss, err := ReadRSS()
 		if err != nil {
 			rss = 0
 		}
-		now := time.Now()
 		r, e := reqs.Load(), errs.Load()
 		s := SoakSample{Kind: "soak-sample", TS: round3(now.Sub(start).Seconds()), RSSBytes: rss, Requests: r, Errors: e}
-		if dt := now.Sub(lastT).Seconds(); dt > 0 {
-			s.IntervalRPS = round3(float64(r-lastReqs) / dt)
+		if cfg.ServerInProcess {
+			// Return freed memory to the system first, so that the sample
+			// shows what the process holds rather than when the
+			// scavenger last ran.
+			debug.FreeOSMemory()
+			if after, err := ReadRSS(); err == nil {
+				s.RSSAfterGCBytes = after
+				rss = after
+			}
 		}
-		lastReqs, lastT = r, now
+		if dt := now.Sub(lastT).Seconds(); dt > 0 {
+			s.IntervalRPS = round3(float64((r-e)-lastOK) / dt)
+		}
+		lastOK, lastT = r-e, now
 		if sum.Samples == 0 {
 			sum.RSSFirst = rss
 		}
