@@ -14,6 +14,9 @@ type Config struct {
 	ServerName string `toml:"server_name"`
 	// MaxBodyBytes caps request bodies; larger ones get 413 M_TOO_LARGE.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// MaxBackupBodyBytes caps request bodies of PUT /room_keys/keys… (key
+	// backup uploads), which may carry many thousands of sessions.
+	MaxBackupBodyBytes int64 `toml:"max_backup_body_bytes"`
 	// Registration configures account creation.
 	Registration RegistrationConfig `toml:"registration"`
 	// RateLimit configures request rate limits.
@@ -75,12 +78,14 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// DefaultConfig returns the defaults: server name localhost, 1 MiB bodies,
-// generous rate limits, argon2id t=3 m=64MiB p=4.
+// DefaultConfig returns the defaults: server name localhost, 1 MiB bodies
+// (32 MiB for key-backup uploads), generous rate limits, argon2id t=3
+// m=64MiB p=4.
 func DefaultConfig() Config {
 	return Config{
-		ServerName:   "localhost",
-		MaxBodyBytes: 1 << 20,
+		ServerName:         "localhost",
+		MaxBodyBytes:       1 << 20,
+		MaxBackupBodyBytes: 32 << 20,
 		RateLimit: RateLimitConfig{
 			PerIPPerSecond: 2000, PerIPBurst: 4000,
 			PerUserPerSecond: 1000, PerUserBurst: 2000,
@@ -109,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes <= 0 {
 		return fmt.Errorf("max_body_bytes must be positive")
+	}
+	if c.MaxBackupBodyBytes <= 0 {
+		return fmt.Errorf("max_backup_body_bytes must be positive")
 	}
 	if c.Argon2.Time == 0 || c.Argon2.MemoryKiB == 0 || c.Argon2.Threads == 0 {
 		return fmt.Errorf("argon2: time, memory_kib and threads must be positive")

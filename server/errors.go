@@ -25,6 +25,8 @@ var errorTable = []struct {
 	{store.ErrOneTimeKeyExists, http.StatusBadRequest, api.CodeInvalidParam},
 	{store.ErrConflict, http.StatusConflict, api.CodeUnknown},
 	{store.ErrNotFound, http.StatusNotFound, api.CodeNotFound},
+	{store.ErrWrongBackupVersion, http.StatusForbidden, api.CodeWrongRoomKeysVersion},
+	{store.ErrBackupAlgorithm, http.StatusBadRequest, api.CodeInvalidParam},
 	{keys.ErrUserMismatch, http.StatusForbidden, api.CodeForbidden},
 	{keys.ErrBadSignature, http.StatusBadRequest, api.CodeInvalidSignature},
 	{signedjson.ErrBadSignature, http.StatusBadRequest, api.CodeInvalidSignature},

@@ -64,6 +64,9 @@ func (s *Server) routes() {
 		http.MethodGet: {auth: true, h: s.getAccountData},
 		http.MethodPut: {auth: true, h: s.putAccountData},
 	})
+
+	// Room-key backups (backup.go).
+	s.backupRoutes(both)
 }
 
 // versions answers GET /_matrix/client/versions.

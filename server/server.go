@@ -182,11 +182,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(rec, r, err)
 		return
 	}
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		s.writeError(rec, r, tooLarge(s.cfg.MaxBodyBytes))
+	limit := s.bodyLimit(r)
+	if r.ContentLength > limit {
+		s.writeError(rec, r, tooLarge(limit))
 		return
 	}
-	r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
+	r.Body = http.MaxBytesReader(rec, r.Body, limit)
 	s.mux.ServeHTTP(rec, r)
 }
 
