@@ -248,6 +248,7 @@ func TestJourneyAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	woke := make(chan *client.SyncResponse, 1)
+	wokeCopy := make(chan *client.SyncResponse, 1)
 	go func() {
 		resp, err := alice.c.Sync(ctx, client.SyncOptions{Since: first.NextBatch, TimeoutMs: 10000})
 		if err != nil {
@@ -279,8 +280,20 @@ func TestJourneyAgainstServer(t *testing.T) {
 		if resp == nil || !slices.Contains(resp.DeviceLists.Changed, "@bob:localhost") {
 			t.Fatalf("alice's sync: %+v", resp)
 		}
+		wokeCopy <- resp
 	case <-time.After(8 * time.Second):
 		t.Fatal("alice's /sync did not wake up after bob's reset")
+	}
+	// The sync response drives a refresh of alice's view.
+	tv := &client.TrustView{}
+	var woken *client.SyncResponse
+	select {
+	case woken = <-wokeCopy:
+	default:
+	}
+	refreshed, err := client.RefreshTrustView(ctx, alice.c, alice.in(), tv, woken)
+	if err != nil || len(refreshed) != 1 || refreshed[0].UserID != "@bob:localhost" || !refreshed[0].NeedsApproval {
+		t.Fatalf("refresh after sync: %+v %v", refreshed, err)
 	}
 	r = alice.view(t, "@bob:localhost")
 	if r.Verified || !r.NeedsApproval || r.Change.Kind != trust.IdentityChanged || !r.Change.WasVerified || r.Master != reset.Master {

@@ -234,3 +234,28 @@ func dedupe(s []string) []string {
 	}
 	return out
 }
+
+// RefreshTrustView re-evaluates, in tv, the users that a /sync response
+// lists in device_lists.changed (those tv does not cover are added), and
+// returns the reports that were refreshed. The caller's in must carry the
+// pins as stored; the refreshed reports carry the updated pins to store.
+func RefreshTrustView(ctx context.Context, c *Client, in TrustInputs, tv *TrustView, sync *SyncResponse) ([]*UserReport, error) {
+	if sync == nil || len(sync.DeviceLists.Changed) == 0 {
+		return nil, nil
+	}
+	changed := dedupe(sync.DeviceLists.Changed)
+	fresh, err := BuildTrustView(ctx, c, in, changed...)
+	if err != nil {
+		return nil, err
+	}
+	if tv.Users == nil {
+		tv.Users = map[string]*UserReport{}
+	}
+	tv.Own = fresh.Own
+	out := make([]*UserReport, 0, len(changed))
+	for _, u := range changed {
+		tv.Users[u] = fresh.Users[u]
+		out = append(out, fresh.Users[u])
+	}
+	return out, nil
+}
