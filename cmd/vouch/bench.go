@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,7 @@ func newBenchCmd(s stdio) *cobra.Command {
 		both        bool
 		soak        time.Duration
 		quiet       bool
+		cpuProfile  string
 	)
 	cfg := def
 	c := &cobra.Command{
@@ -98,6 +101,13 @@ per-request growth.`,
 				}
 				cfg.ServerURL = serverURL
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			out := cmd.OutOrStdout()
 			if soak > 0 {
 				sum, err := bench.Soak(ctx, cfg, soak, func(s bench.SoakSample) { _ = printJSONLine(out, s) })
@@ -131,7 +141,25 @@ per-request growth.`,
 	f.BoolVar(&both, "both", true, "run the ceiling, then the server, and report ratios (--both=false: server only)")
 	f.DurationVar(&soak, "soak", 0, "run a mixed load for this long, sampling RSS every 10 s")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on standard error")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (with the in-process server: of the server too) to this file")
 	return c
+}
+
+// startCPUProfile starts a CPU profile into path and returns the function
+// that stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, failf("%v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, failf("cpu profile: %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // benchError turns a configuration error into a user-input failure.

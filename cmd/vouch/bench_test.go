@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -112,5 +114,21 @@ func TestBenchInProcessServerCLI(t *testing.T) {
 	}
 	if server != 2 || targets == 0 {
 		t.Errorf("%d server results, %d targets:\n%s", server, targets, out)
+	}
+}
+
+func TestBenchCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.prof")
+	code, _, errs := runCLI(t, "", "bench", "--ceiling", "--scenario", "keys-query", "--users", "2", "--query-users", "1",
+		"--clients", "1", "--duration", "100ms", "--quiet", "--cpuprofile", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Fatalf("profile: %v", err)
+	}
+	code, _, errs = runCLI(t, "", "bench", "--ceiling", "--quiet", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir"))
+	if code != 1 || !strings.Contains(errs, "no such file") {
+		t.Errorf("unwritable profile: exit %d, %q", code, errs)
 	}
 }
