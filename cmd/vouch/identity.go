@@ -1,12 +1,18 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"vouch/client"
+	"vouch/client/state"
+	"vouch/keys"
+	"vouch/signedjson"
 )
 
 func newIdentityCmd(s stdio) *cobra.Command {
@@ -14,9 +20,11 @@ func newIdentityCmd(s stdio) *cobra.Command {
 		Use:   "identity",
 		Short: "Reset your cross-signing identity, or approve another user's new one",
 		Long: `vouch identity reset replaces your own cross-signing identity.
-vouch identity approve accepts another user's changed identity.`,
+vouch identity approve accepts another user's changed identity.
+vouch identity export and import move your cross-signing private keys to
+another device.`,
 	}
-	cmd.AddCommand(newIdentityResetCmd(s), newIdentityApproveCmd(s))
+	cmd.AddCommand(newIdentityResetCmd(s), newIdentityApproveCmd(s), newIdentityExportCmd(s), newIdentityImportCmd(s))
 	return cmd
 }
 
@@ -166,5 +174,147 @@ you run vouch verify user.`,
 	f.add(cmd)
 	cmd.Flags().StringVar(&fingerprint, "fingerprint", "", "also verify: the new fingerprint compared out of band")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// Secret names of the cross-signing keys (spec: "Cross-signing", secrets).
+const (
+	secretMaster      = "m.cross_signing.master"
+	secretSelfSigning = "m.cross_signing.self_signing"
+	secretUserSigning = "m.cross_signing.user_signing"
+)
+
+func newIdentityExportCmd(s stdio) *cobra.Command {
+	var f accountFlags
+	var out string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "export --yes [--out FILE]",
+		Short: "Print (or write) your cross-signing PRIVATE keys, to import on another device",
+		Long: `Export the cross-signing private keys this device holds as JSON:
+{"user_id", "m.cross_signing.master", "m.cross_signing.self_signing",
+"m.cross_signing.user_signing"}, each the unpadded base64 of the key's
+32-byte seed (the names and encoding of the spec's secret storage).
+
+Anyone who gets this output can impersonate you. It is written only with
+--yes, to stdout or to --out FILE (created with mode 0600, never
+overwritten). Import it with vouch identity import.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !yes {
+				return failf("this prints your private keys, which let anyone impersonate you; re-run with --yes")
+			}
+			ctx := cmd.Context()
+			ss, err := openSession(ctx, &f, s)
+			if err != nil {
+				return err
+			}
+			defer ss.close()
+			if ss.cs == nil {
+				return failf("this device holds no cross-signing private keys")
+			}
+			m := map[string]string{"user_id": ss.acct.UserID}
+			master, ssk, usk := ss.cs.Seeds()
+			for name, seed := range map[string][]byte{secretMaster: master, secretSelfSigning: ssk, secretUserSigning: usk} {
+				if seed != nil {
+					m[name] = signedjson.EncodeBase64(seed)
+				}
+			}
+			w := cmd.OutOrStdout()
+			if out != "" {
+				fh, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+				if err != nil {
+					return failf("--out: %v", err)
+				}
+				defer fh.Close()
+				w = fh
+			}
+			if err := printJSON(w, m); err != nil {
+				return failf("writing keys: %v", err)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "vouch: these are your private cross-signing keys: keep them secret and delete them once imported")
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "write to this new file (mode 0600) instead of stdout")
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm that you want your private keys printed")
+	return cmd
+}
+
+func newIdentityImportCmd(s stdio) *cobra.Command {
+	var f accountFlags
+	cmd := &cobra.Command{
+		Use:   "import [FILE]",
+		Short: "Import cross-signing private keys exported by vouch identity export",
+		Long: `Read the JSON written by vouch identity export (from FILE or stdin) and keep
+the keys in this device's state. Each key must be the public key you
+currently publish; a master key that matches also makes this device trust
+your identity.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw, err := readInput(cmd, args)
+			if err != nil {
+				return err
+			}
+			var in map[string]string
+			if err := json.Unmarshal(raw, &in); err != nil {
+				return failf("input is not the JSON object vouch identity export writes")
+			}
+			ctx := cmd.Context()
+			ss, err := openSession(ctx, &f, s)
+			if err != nil {
+				return err
+			}
+			defer ss.close()
+			if in["user_id"] != ss.acct.UserID {
+				return failf("these keys are for %q, not %s", in["user_id"], ss.acct.UserID)
+			}
+			seeds := make([][]byte, 3)
+			for i, name := range []string{secretMaster, secretSelfSigning, secretUserSigning} {
+				if v, ok := in[name]; ok {
+					if seeds[i], err = signedjson.DecodeBase64(v); err != nil {
+						return failf("%s: %v", name, err)
+					}
+				}
+			}
+			ks, err := client.CrossSigningKeysFromSeeds(seeds[0], seeds[1], seeds[2])
+			if err != nil {
+				return failf("%v", err)
+			}
+			resp, err := ss.c.QueryKeys(ctx, ss.acct.UserID)
+			if err != nil {
+				return ss.explain(err)
+			}
+			own, _ := client.ParseUserKeys(resp, ss.acct.UserID)
+			for _, k := range []struct {
+				name string
+				priv ed25519.PrivateKey
+				pub  *keys.CrossSigningKey
+			}{{secretMaster, ks.Master, own.Master}, {secretSelfSigning, ks.SelfSigning, own.SelfSigning}, {secretUserSigning, ks.UserSigning, own.UserSigning}} {
+				if k.priv == nil {
+					continue
+				}
+				if k.pub == nil {
+					return failf("%s: you publish no such key; these keys are stale (identity reset?)", k.name)
+				}
+				if _, pub, _ := k.pub.PublicKey(); pub != client.PublicKey(k.priv) {
+					return failf("%s does not match the key you publish; these keys are stale (identity reset?)", k.name)
+				}
+			}
+			m, sk, u := ks.Seeds()
+			if err := ss.st.SaveCrossSigning(ctx, state.CrossSigning{Master: m, SelfSigning: sk, UserSigning: u}); err != nil {
+				return failf("%v", err)
+			}
+			if ks.Master != nil {
+				if err := ss.st.SetOwnMaster(ctx, client.PublicKey(ks.Master)); err != nil {
+					return failf("%v", err)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Imported your cross-signing keys into device %s.\n", ss.acct.DeviceID)
+			return nil
+		},
+	}
+	f.add(cmd)
 	return cmd
 }

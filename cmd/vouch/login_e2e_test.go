@@ -136,6 +136,19 @@ func TestEndToEndJourney(t *testing.T) {
 	if st := jsonOut("bob2", "status", "--json"); st["verified"] != true || !trustedDevice(t, st, dev2) {
 		t.Fatalf("second device's own status %v", st)
 	}
+	// Bob moves his private keys to the second device.
+	fails("bob", "--yes", "identity", "export")
+	exported := filepath.Join(t.TempDir(), "keys.json")
+	must("bob", "identity", "export", "--yes", "--out", exported)
+	if fi, err := os.Stat(exported); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("exported keys file: %v %v", fi, err)
+	}
+	fails("bob", "file exists", "identity", "export", "--yes", "--out", exported)
+	fails("alice", "not @alice:localhost", "identity", "import", exported)
+	must("bob2", "identity", "import", exported)
+	if held := jsonOut("bob2", "status", "--json")["private_keys_held"].([]any); len(held) != 3 {
+		t.Fatalf("second device holds %v", held)
+	}
 	devs := must("bob", "devices", "list")
 	if !strings.Contains(devs, "bob's laptop") || strings.Count(devs, "✓") != 2 {
 		t.Fatalf("devices list:\n%s", devs)
@@ -189,6 +202,7 @@ func TestEndToEndJourney(t *testing.T) {
 		t.Errorf("watch after Ctrl-C: %v", err)
 	}
 
+	fails("bob2", "stale", "identity", "import", exported)
 	tr = jsonOut("alice", "trust", "@bob:localhost", "--json")
 	if tr["verified"] != false || tr["needs_approval"] != true || !strings.Contains(tr["reason"].(string), "identity changed") {
 		t.Fatalf("trust after reset: %v", tr)
