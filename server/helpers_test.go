@@ -23,7 +23,7 @@ import (
 
 // env is a running server over a temporary SQLite store.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	st  store.Store
 	dir string
@@ -42,7 +42,13 @@ func newEnv(t *testing.T, mod ...func(*server.Config)) *env {
 	return startEnv(t, dir, mod...)
 }
 
-func startEnv(t *testing.T, dir string, mod ...func(*server.Config)) *env {
+// newEnvB is newEnv for benchmarks.
+func newEnvB(b *testing.B) *env {
+	b.Helper()
+	return startEnv(b, filepath.Join(b.TempDir(), "data"))
+}
+
+func startEnv(t testing.TB, dir string, mod ...func(*server.Config)) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), dir)
 	if err != nil {
@@ -83,7 +89,7 @@ func (r resp) code() string {
 	return e.Code
 }
 
-func (r resp) decode(t *testing.T, v any) {
+func (r resp) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)

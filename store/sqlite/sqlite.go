@@ -7,7 +7,10 @@
 // connection (SQLite allows one writer at a time; serializing them in-process
 // avoids busy retries); reads use a separate pool and run in parallel.
 //
-// It is not meant for several processes sharing one database file.
+// Open puts the in-memory read cache of store/cache in front of the
+// database, which is correct because one server process owns the file.
+// Other processes may still add accounts (vouch user add): accounts are not
+// cached. It is not meant for several server processes sharing one file.
 package sqlite
 
 import (
@@ -22,6 +25,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"vouch/store"
+	"vouch/store/cache"
 	"vouch/store/internal/sqldb"
 )
 
@@ -32,8 +36,17 @@ const FileName = "vouch.db"
 const readers = 4
 
 // Open creates dataDir (mode 0700) and the database file (mode 0600) when
-// missing, applies migrations and returns the store.
+// missing, applies migrations and returns the store behind the read cache.
 func Open(ctx context.Context, dataDir string) (store.Store, error) {
+	s, err := OpenUncached(ctx, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	return cache.New(s), nil
+}
+
+// OpenUncached is Open without the read cache: every call reaches SQLite.
+func OpenUncached(ctx context.Context, dataDir string) (store.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: data dir: %w", err)
 	}

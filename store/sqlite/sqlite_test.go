@@ -25,6 +25,17 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, newStore)
 }
 
+func TestConformanceUncached(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlite.OpenUncached(context.Background(), filepath.Join(t.TempDir(), "data"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 func TestPermissions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	s, err := sqlite.Open(context.Background(), dir)
@@ -76,7 +87,7 @@ func TestReopenKeepsData(t *testing.T) {
 
 func BenchmarkGetDeviceKeys(b *testing.B) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, b.TempDir())
+	s, err := sqlite.OpenUncached(ctx, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}

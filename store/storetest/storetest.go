@@ -157,6 +157,15 @@ func testDevices(t *testing.T, s store.Store) {
 	must(t, err)
 	eq(t, "name kept", dev.DisplayName, "one")
 	must(t, s.RenameDevice(ctx, "@a:x", "D1", "renamed"))
+	_, err = s.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D1", DeviceKeys: devKeys("@a:x", "D1")})
+	must(t, err)
+	dk, err := s.GetDeviceKeys(ctx, []string{"@a:x"})
+	must(t, err)
+	eq(t, "renamed in device keys", dk["@a:x"][0].DisplayName, "renamed")
+	must(t, s.RenameDevice(ctx, "@a:x", "D1", "renamed2"))
+	dk, _ = s.GetDeviceKeys(ctx, []string{"@a:x"})
+	eq(t, "renamed again in device keys", dk["@a:x"][0].DisplayName, "renamed2")
+	must(t, s.RenameDevice(ctx, "@a:x", "D1", "renamed"))
 	wantErr(t, s.RenameDevice(ctx, "@a:x", "NOPE", "x"), store.ErrNotFound)
 	_, err = s.GetDevice(ctx, "@a:x", "NOPE")
 	wantErr(t, err, store.ErrNotFound)
@@ -309,6 +318,8 @@ func testCrossSigningReplace(t *testing.T, s store.Store) {
 	}))
 	pos, err := s.CurrentPosition(ctx)
 	must(t, err)
+	bsigs, _ := s.GetSignatures(ctx, []string{"@a:x", "@b:x"}) // prime caches
+	eq(t, "before replace", len(bsigs), 8)
 	// Replace only the master key: signatures over it and made by it go.
 	_, err = s.PutCrossSigningKeys(ctx, store.CrossSigningUpdate{UserID: "@a:x", ExpectMaster: "AM", Keys: []store.CrossSigningKeyRecord{csKey("@a:x", store.UsageMaster, "A2M")}})
 	must(t, err)
@@ -335,6 +346,9 @@ func testSignatures(t *testing.T, s store.Store) {
 	crossSign(t, s, "@b:x", "", "B")
 	before, err := s.GetSignatures(ctx, []string{"@a:x", "@b:x"})
 	must(t, err)
+	if _, err := s.GetCrossSigningKeys(ctx, []string{"@a:x", "@b:x"}); err != nil {
+		t.Fatal(err)
+	}
 	pos, _ := s.CurrentPosition(ctx)
 	// One missing target spoils the batch: nothing stored.
 	err = s.PutSignatures(ctx, []store.Signature{
@@ -386,6 +400,14 @@ func testDeleteDevices(t *testing.T, s store.Store) {
 	_, err = s.SendToDevice(ctx, "@a:x", "D2", "t", []store.ToDeviceMessage{{RecipientUser: "@a:x", RecipientDevice: "D1", Type: "m", Content: []byte(`{}`)}})
 	must(t, err)
 	pos, _ := s.CurrentPosition(ctx)
+	// Read everything first, so that a caching store has it cached.
+	if _, _, err := s.LookupToken(ctx, []byte("tok-@a:x-D1")); err != nil {
+		t.Fatal(err)
+	}
+	keys0, _ := s.GetDeviceKeys(ctx, []string{"@a:x"})
+	eq(t, "keys before", len(keys0["@a:x"]), 2)
+	sigs0, _ := s.GetSignatures(ctx, []string{"@a:x"})
+	eq(t, "sigs before", len(sigs0), 6)
 	n, err := s.DeleteDevices(ctx, "@a:x", []string{"D1", "GONE"})
 	must(t, err)
 	eq(t, "deleted", n, 1)

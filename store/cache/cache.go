@@ -1,0 +1,285 @@
+// Package cache is a read-through, write-invalidated in-memory cache in front
+// of a store.Store, for the reads on the hot path of the key server: access
+// tokens, device keys, cross-signing keys, signatures and the "interested
+// in" pairs of /keys/query.
+//
+// It is correct only when every write goes through this process's cache
+// (the embedded SQLite deployment): a write made by another process is not
+// seen until the entry is invalidated here. Do not put it in front of a
+// database shared by several server processes.
+//
+// Values returned from the cache are shared: callers must not modify them.
+package cache
+
+import (
+	"context"
+	"sync"
+
+	"vouch/store"
+)
+
+// maxEntries bounds each table; when full it is emptied (simple and enough
+// for the working sets this server targets).
+const maxEntries = 100_000
+
+// table is one cache map with a generation counter. A fill carries the
+// generation read before the database read; it is dropped when an
+// invalidation happened in between, so a stale read never lands after the
+// invalidation that should have removed it.
+type table[V any] struct {
+	mu  sync.RWMutex
+	gen uint64
+	m   map[string]V
+}
+
+func newTable[V any]() *table[V] { return &table[V]{m: map[string]V{}} }
+
+func (t *table[V]) get(k string) (V, bool) {
+	t.mu.RLock()
+	v, ok := t.m[k]
+	t.mu.RUnlock()
+	return v, ok
+}
+
+func (t *table[V]) generation() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.gen
+}
+
+func (t *table[V]) fill(gen uint64, k string, v V) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if gen != t.gen {
+		return
+	}
+	if len(t.m) >= maxEntries {
+		t.m = map[string]V{}
+	}
+	t.m[k] = v
+}
+
+func (t *table[V]) invalidate(keys ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gen++
+	for _, k := range keys {
+		delete(t.m, k)
+	}
+}
+
+func (t *table[V]) clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gen++
+	t.m = map[string]V{}
+}
+
+type owner struct{ user, device string }
+
+// Store wraps a store.Store with the cache. It implements store.Store.
+type Store struct {
+	store.Store
+	tokens   *table[owner]
+	devKeys  *table[[]store.DeviceKeysRecord]
+	csKeys   *table[map[string]store.CrossSigningKeyRecord]
+	sigs     *table[[]store.Signature]
+	interest *table[struct{}] // "viewer\x00target"
+}
+
+// New returns the cached store over inner. Closing it closes inner.
+func New(inner store.Store) *Store {
+	return &Store{
+		Store:    inner,
+		tokens:   newTable[owner](),
+		devKeys:  newTable[[]store.DeviceKeysRecord](),
+		csKeys:   newTable[map[string]store.CrossSigningKeyRecord](),
+		sigs:     newTable[[]store.Signature](),
+		interest: newTable[struct{}](),
+	}
+}
+
+var _ store.Store = (*Store)(nil)
+
+// LookupToken implements store.Devices, cached.
+func (s *Store) LookupToken(ctx context.Context, tokenHash []byte) (string, string, error) {
+	k := string(tokenHash)
+	if o, ok := s.tokens.get(k); ok {
+		return o.user, o.device, nil
+	}
+	gen := s.tokens.generation()
+	u, d, err := s.Store.LookupToken(ctx, tokenHash)
+	if err != nil {
+		return "", "", err
+	}
+	s.tokens.fill(gen, k, owner{u, d})
+	return u, d, nil
+}
+
+// LoginDevice implements store.Devices; it forgets every cached token
+// (the device's previous tokens are revoked).
+func (s *Store) LoginDevice(ctx context.Context, d store.Device, tokenHash []byte) (bool, error) {
+	created, err := s.Store.LoginDevice(ctx, d, tokenHash)
+	s.tokens.clear()
+	return created, err
+}
+
+// RenameDevice implements store.Devices (the name is in device keys).
+func (s *Store) RenameDevice(ctx context.Context, userID, deviceID, name string) error {
+	err := s.Store.RenameDevice(ctx, userID, deviceID, name)
+	s.devKeys.invalidate(userID)
+	return err
+}
+
+// DeleteDevices implements store.Devices.
+func (s *Store) DeleteDevices(ctx context.Context, userID string, deviceIDs []string) (int, error) {
+	n, err := s.Store.DeleteDevices(ctx, userID, deviceIDs)
+	s.tokens.clear()
+	s.devKeys.invalidate(userID)
+	s.sigs.invalidate(userID)
+	return n, err
+}
+
+// UploadKeys implements store.DeviceKeys.
+func (s *Store) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]int, error) {
+	counts, err := s.Store.UploadKeys(ctx, u)
+	if u.DeviceKeys != nil {
+		s.devKeys.invalidate(u.UserID)
+		s.sigs.invalidate(u.UserID)
+	}
+	return counts, err
+}
+
+// GetDeviceKeys implements store.DeviceKeys, cached per user.
+func (s *Store) GetDeviceKeys(ctx context.Context, userIDs []string) (map[string][]store.DeviceKeysRecord, error) {
+	out := make(map[string][]store.DeviceKeysRecord, len(userIDs))
+	var miss []string
+	for _, u := range userIDs {
+		if v, ok := s.devKeys.get(u); ok {
+			if v != nil {
+				out[u] = v
+			}
+			continue
+		}
+		miss = append(miss, u)
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	gen := s.devKeys.generation()
+	got, err := s.Store.GetDeviceKeys(ctx, miss)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range miss {
+		v := got[u]
+		s.devKeys.fill(gen, u, v)
+		if v != nil {
+			out[u] = v
+		}
+	}
+	return out, nil
+}
+
+// GetCrossSigningKeys implements store.CrossSigning, cached per user.
+func (s *Store) GetCrossSigningKeys(ctx context.Context, userIDs []string) (map[string]map[string]store.CrossSigningKeyRecord, error) {
+	out := make(map[string]map[string]store.CrossSigningKeyRecord, len(userIDs))
+	var miss []string
+	for _, u := range userIDs {
+		if v, ok := s.csKeys.get(u); ok {
+			if v != nil {
+				out[u] = v
+			}
+			continue
+		}
+		miss = append(miss, u)
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	gen := s.csKeys.generation()
+	got, err := s.Store.GetCrossSigningKeys(ctx, miss)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range miss {
+		v := got[u]
+		s.csKeys.fill(gen, u, v)
+		if v != nil {
+			out[u] = v
+		}
+	}
+	return out, nil
+}
+
+// PutCrossSigningKeys implements store.CrossSigning. Replaced keys take
+// their signatures over other users' keys with them, so every cached
+// signature list is dropped.
+func (s *Store) PutCrossSigningKeys(ctx context.Context, u store.CrossSigningUpdate) (bool, error) {
+	changed, err := s.Store.PutCrossSigningKeys(ctx, u)
+	s.csKeys.invalidate(u.UserID)
+	s.sigs.clear()
+	return changed, err
+}
+
+// PutSignatures implements store.Signatures.
+func (s *Store) PutSignatures(ctx context.Context, sigs []store.Signature) error {
+	err := s.Store.PutSignatures(ctx, sigs)
+	users := make([]string, 0, len(sigs))
+	for _, g := range sigs {
+		users = append(users, g.TargetUser)
+	}
+	s.sigs.invalidate(users...)
+	return err
+}
+
+// GetSignatures implements store.Signatures, cached per target user.
+func (s *Store) GetSignatures(ctx context.Context, targetUsers []string) ([]store.Signature, error) {
+	var out []store.Signature
+	var miss []string
+	for _, u := range targetUsers {
+		if v, ok := s.sigs.get(u); ok {
+			out = append(out, v...)
+			continue
+		}
+		miss = append(miss, u)
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	gen := s.sigs.generation()
+	got, err := s.Store.GetSignatures(ctx, miss)
+	if err != nil {
+		return nil, err
+	}
+	byUser := make(map[string][]store.Signature, len(miss))
+	for _, g := range got {
+		byUser[g.TargetUser] = append(byUser[g.TargetUser], g)
+	}
+	for _, u := range miss {
+		s.sigs.fill(gen, u, byUser[u])
+	}
+	return append(out, got...), nil
+}
+
+// AddInterest implements store.DeviceLists; pairs already recorded cost
+// nothing.
+func (s *Store) AddInterest(ctx context.Context, viewer string, targets []string) error {
+	var missing []string
+	for _, t := range targets {
+		if _, ok := s.interest.get(viewer + "\x00" + t); !ok {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	gen := s.interest.generation()
+	if err := s.Store.AddInterest(ctx, viewer, missing); err != nil {
+		return err
+	}
+	for _, t := range missing {
+		s.interest.fill(gen, viewer+"\x00"+t, struct{}{})
+	}
+	return nil
+}
