@@ -311,3 +311,14 @@ func stripURL(err error) error {
 	}
 	return err
 }
+
+// Call sends a JSON request to an endpoint this package has no method for
+// (path below /_matrix/client/v3, its segments already escaped), with the
+// access token, the retry policy and the error decoding of every other
+// method. Requests other than POST are retried as idempotent. out may be nil.
+func (c *Client) Call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("client: path %q must start with /", path)
+	}
+	return c.do(ctx, request{method: method, path: path, query: query, body: body, auth: true, idempotent: method != http.MethodPost}, out)
+}

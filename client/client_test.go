@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -274,6 +275,30 @@ func TestPathEscaping(t *testing.T) {
 	want := "/_matrix/client/v3/user/@alice:localhost/account_data/m.secret%2Fx%20y"
 	if got != want {
 		t.Fatalf("path %q, want %q", got, want)
+	}
+}
+
+func TestCall(t *testing.T) {
+	var n atomic.Int32
+	c, _ := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			writeJSON(w, 503, map[string]string{"errcode": "M_UNKNOWN"})
+			return
+		}
+		if r.URL.Path != "/_matrix/client/v3/room_keys/version" || r.URL.Query().Get("v") != "1" {
+			t.Errorf("request %s", r.URL)
+		}
+		writeJSON(w, 200, map[string]string{"version": "1"})
+	})
+	var out struct{ Version string }
+	if err := c.Call(context.Background(), "GET", "/room_keys/version", url.Values{"v": {"1"}}, nil, &out); err != nil || out.Version != "1" {
+		t.Fatalf("call: %+v %v", out, err)
+	}
+	if n.Load() != 2 {
+		t.Errorf("GET not retried after 503: %d requests", n.Load())
+	}
+	if err := c.Call(context.Background(), "GET", "room_keys", nil, nil, nil); err == nil {
+		t.Error("relative path accepted")
 	}
 }
 
