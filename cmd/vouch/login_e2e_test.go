@@ -293,21 +293,7 @@ func startE2EServer(t *testing.T, bin string) string {
 	t.Helper()
 	if err := exec.Command(bin, "serve", "--help").Run(); err != nil {
 		t.Log("vouch serve not in this build: serving package server in-process")
-		ctx := context.Background()
-		st, err := sqlite.Open(ctx, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		cfg := server.DefaultConfig()
-		cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
-		srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv.Handler())
-		t.Cleanup(hs.Close)
-		return hs.URL
+		return startInProcessServer(t)
 	}
 	addr := closedPort(t)
 	url := "http://" + addr
@@ -348,4 +334,25 @@ func oneLineError(stderr, want string) bool {
 		}
 	}
 	return strings.HasPrefix(last, "vouch: ") && strings.Contains(last, want)
+}
+
+// startInProcessServer serves package server over real HTTP from the test
+// process, on an SQLite store in a temporary directory.
+func startInProcessServer(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := server.DefaultConfig()
+	cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
+	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL
 }

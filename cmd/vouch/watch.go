@@ -266,7 +266,28 @@ device's one-time keys topped up from the counts /sync reports.
 					wait = 0
 				}
 				resp, err := ss.c.Sync(ctx, client.SyncOptions{Since: since, TimeoutMs: wait.Milliseconds()})
-				if err != nil {
+				var merr *client.Error
+				switch {
+				case err == nil:
+				case ctx.Err() != nil:
+					return nil
+				case !once && errors.Is(err, client.ErrNetwork):
+					// A long-running watch outlives server restarts.
+					fmt.Fprintf(cmd.ErrOrStderr(), "vouch: lost the server (%v); retrying in %v\n", err, retryWait)
+					if sleepCtx(ctx, retryWait) != nil {
+						return nil
+					}
+					continue
+				case since != "" && errors.As(err, &merr) && merr.Status == 400:
+					// The server no longer knows our token (a new database?):
+					// start over; the check of every tracked user catches up.
+					fmt.Fprintf(cmd.ErrOrStderr(), "vouch: the server refused the sync token (%v); starting a new sync\n", err)
+					since = ""
+					if err := wt.check(ctx, users); err != nil {
+						return done(err)
+					}
+					continue
+				default:
 					return done(ss.explain(err))
 				}
 				since = resp.NextBatch
@@ -322,4 +343,19 @@ func dedupeStrings(s []string) []string {
 		}
 	}
 	return out
+}
+
+// retryWait is how long watch waits before trying a lost server again.
+const retryWait = 5 * time.Second
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
