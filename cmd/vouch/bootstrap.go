@@ -34,9 +34,11 @@ you out of band before running vouch verify user.`,
 			if ss.dev == nil {
 				return failf("%v", errNoDevice)
 			}
+			progress, endProgress := progressTo(cmd.ErrOrStderr())
 			res, err := client.Bootstrap(ctx, ss.c, ss.dev, client.BootstrapOptions{
-				Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progressTo(cmd.ErrOrStderr()),
+				Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progress,
 			})
+			endProgress()
 			if errors.Is(err, client.ErrIdentityExists) {
 				return failf("%s already has a cross-signing identity; sign this device from a device that holds it (vouch verify device %s), or replace it with vouch identity reset --yes", ss.acct.UserID, ss.acct.DeviceID)
 			}

@@ -60,9 +60,11 @@ you again, and your other devices must be signed again
 			if err != nil {
 				return err
 			}
+			progress, endProgress := progressTo(cmd.ErrOrStderr())
 			res, err := client.ResetIdentity(ctx, ss.c, ss.dev, client.BootstrapOptions{
-				Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progressTo(cmd.ErrOrStderr()),
+				Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progress,
 			})
+			endProgress()
 			if err != nil {
 				return ss.explain(err)
 			}

@@ -216,6 +216,10 @@ func passwordSource(s stdio, prompt string) func(context.Context) (string, error
 		if !ok || !term.IsTerminal(int(f.Fd())) {
 			return "", failf("a password is needed: set VOUCH_PASSWORD or run vouch on a terminal")
 		}
+		if isTerminalWriter(s.err) {
+			// Clear a progress bar the prompt would otherwise follow.
+			fmt.Fprint(s.err, "\r\033[K")
+		}
 		fmt.Fprint(s.err, prompt)
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(s.err)
@@ -284,19 +288,30 @@ func isTerminalWriter(w io.Writer) bool {
 }
 
 // progressTo returns a client.Progress drawing a bar on a terminal and
-// writing plain lines otherwise, on w (stderr, so --json output stays clean).
-func progressTo(w io.Writer) client.Progress {
+// writing plain lines otherwise, on w (stderr, so --json output stays
+// clean), and a function to call when the operation ends, which finishes a
+// bar left mid-line (so an error message starts on its own line).
+func progressTo(w io.Writer) (client.Progress, func()) {
 	tty := isTerminalWriter(w)
-	return func(step, total int, what string) {
+	open := false
+	p := func(step, total int, what string) {
 		if !tty {
 			fmt.Fprintf(w, "[%d/%d] %s\n", step, total, what)
 			return
 		}
 		const width = 20
-		done := width * step / max(total, 1)
+		done := width * min(step, total) / max(total, 1)
 		fmt.Fprintf(w, "\r\033[K[%s%s] %d/%d %s", strings.Repeat("#", done), strings.Repeat(".", width-done), step, total, what)
-		if step == total {
+		open = true
+		if step >= total {
 			fmt.Fprintln(w)
+			open = false
+		}
+	}
+	return p, func() {
+		if open {
+			fmt.Fprintln(w)
+			open = false
 		}
 	}
 }

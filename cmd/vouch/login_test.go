@@ -136,3 +136,14 @@ func TestDiffReport(t *testing.T) {
 		t.Errorf("verification %v", events)
 	}
 }
+
+func TestProgressPlainLines(t *testing.T) {
+	var b bytes.Buffer
+	p, end := progressTo(&b)
+	p(1, 3, "one")
+	p(2, 3, "two")
+	end()
+	if b.String() != "[1/3] one\n[2/3] two\n" {
+		t.Fatalf("progress %q", b.String())
+	}
+}
