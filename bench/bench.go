@@ -191,6 +191,17 @@ func (c Config) rssOf(against string) string {
 	return "bench process (server is out of process)"
 }
 
+// wakeUsers is the number of sync-wake users the run needs (none without a
+// sync-wake scenario).
+func (c Config) wakeUsers() int {
+	for _, sc := range c.Scenarios {
+		if isSyncWake(sc) {
+			return wakeUsers(c.Clients)
+		}
+	}
+	return 0
+}
+
 // uploadsBudget is the number of keys-upload requests whose keys are
 // precomputed.
 func (c Config) uploadsBudget() int64 {
@@ -215,12 +226,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		server = endpoint{base: trimSlash(cfg.ServerURL), hc: newHTTPClient(cfg.Clients)}
 		cfg.progress("registering %d users with %d devices each and cross-signing on %s", cfg.Users, cfg.Devices, cfg.ServerURL)
 		t0 := time.Now()
-		if pop, err = setupPopulation(ctx, server, cfg.Users, cfg.Devices, cfg.Clients); err != nil {
+		if pop, err = setupPopulation(ctx, server, cfg.Users, cfg.Devices, cfg.wakeUsers(), cfg.Clients); err != nil {
 			return nil, err
 		}
 		cfg.progress("set up in %.1f s", time.Since(t0).Seconds())
 		server.hc.CloseIdleConnections()
-	} else if pop, err = syntheticPopulation(cfg.Users, cfg.Devices); err != nil {
+	} else if pop, err = syntheticPopulation(cfg.Users, cfg.Devices, cfg.wakeUsers()); err != nil {
 		return nil, err
 	}
 
@@ -272,8 +283,8 @@ func runScenario(ctx context.Context, cfg Config, sc Scenario, pop *population, 
 		pl, err = signaturesUploadPlan(pop, cfg.Clients)
 	case KeysUpload:
 		pl, err = keysUploadPlan(pop, cfg.Clients, cfg.uploadsBudget())
-	case SyncWake:
-		sp, err = newSyncWakePlan(pop, cfg.Clients)
+	case SyncWake, SyncWakeFanout:
+		sp, err = newSyncWakePlan(pop, cfg.Clients, sc == SyncWakeFanout)
 	default:
 		err = fmt.Errorf("%w: unknown scenario %q", ErrConfig, sc)
 	}
@@ -391,7 +402,7 @@ func (r *Report) fillRatios() {
 			continue
 		}
 		if c, ok := ceil[x.Scenario]; ok {
-			if x.Scenario != string(SyncWake) { // sync-wake's rate is paced by the bench
+			if !isSyncWake(Scenario(x.Scenario)) { // sync-wake's rate is paced by the bench
 				x.RatioToCeiling = ratio(x.ThroughputRPS, c.ThroughputRPS)
 			}
 			x.P99OverCeiling = ratio(x.P99Ms, c.P99Ms)

@@ -155,7 +155,7 @@ func BenchmarkCeilingHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := syntheticPopulation(20, 2)
+	p, err := syntheticPopulation(20, 2, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

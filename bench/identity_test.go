@@ -12,7 +12,7 @@ import (
 
 func testPopulation(t testing.TB, users, devices int) *population {
 	t.Helper()
-	p, err := syntheticPopulation(users, devices)
+	p, err := syntheticPopulation(users, devices, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

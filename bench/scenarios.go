@@ -24,14 +24,18 @@ const (
 	// KeysUpload: POST /keys/upload with OTKsPerUpload fresh signed
 	// one-time keys.
 	KeysUpload Scenario = "keys-upload"
-	// SyncWake: the delay from a watched user's change to each watcher's
-	// long-polling /sync returning with that user.
+	// SyncWake: the delay from a watched user's change to its watcher's
+	// long-polling /sync returning with that user; each change concerns one
+	// of the parked watchers.
 	SyncWake Scenario = "sync-wake"
+	// SyncWakeFanout: the same with every watcher interested in the one
+	// user that changes, so each change wakes all of them.
+	SyncWakeFanout Scenario = "sync-wake-fanout"
 )
 
 // AllScenarios returns every scenario in the order "all" runs them.
 func AllScenarios() []Scenario {
-	return []Scenario{KeysQuery, SignaturesUpload, KeysUpload, SyncWake}
+	return []Scenario{KeysQuery, SignaturesUpload, KeysUpload, SyncWake, SyncWakeFanout}
 }
 
 // ParseScenarios parses a --scenario value: "all" or a comma-separated list
@@ -48,7 +52,7 @@ func ParseScenarios(s string) ([]Scenario, error) {
 			known = known || k == sc
 		}
 		if !known {
-			return nil, fmt.Errorf("%w: unknown scenario %q (want all, keys-query, signatures-upload, keys-upload or sync-wake)", ErrConfig, name)
+			return nil, fmt.Errorf("%w: unknown scenario %q (want all, keys-query, signatures-upload, keys-upload, sync-wake or sync-wake-fanout)", ErrConfig, name)
 		}
 		out = append(out, sc)
 	}
@@ -253,3 +257,6 @@ func keysUploadPlan(p *population, clients int, uploads int64) (*plan, error) {
 	}
 	return &plan{next: next, probe: probe}, nil
 }
+
+// isSyncWake reports whether sc is one of the sync-wake scenarios.
+func isSyncWake(sc Scenario) bool { return sc == SyncWake || sc == SyncWakeFanout }

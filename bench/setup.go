@@ -28,7 +28,14 @@ const (
 // once registered.
 type population struct {
 	users []*user
+	// wake are the sync-wake users, apart from users so that the other
+	// scenarios' queries do not make them interested in anybody: watchers
+	// 0..C-1, one-to-one targets C..2C-1 and the fan-out target 2C.
+	wake []*user
 }
+
+// wakeUsers is how many sync-wake users a run with clients clients needs.
+func wakeUsers(clients int) int { return 2*clients + 1 }
 
 // userIDs returns the IDs of users[from], users[from+1], … (n of them,
 // wrapping around).
@@ -52,19 +59,30 @@ func runID() (string, error) {
 
 // syntheticPopulation builds users and devices locally, without a server,
 // for a ceiling-only run: the request bodies have the same shapes and sizes.
-func syntheticPopulation(users, devices int) (*population, error) {
+func syntheticPopulation(users, devices, wake int) (*population, error) {
 	p := &population{}
-	for i := range users {
-		u, err := newUser(fmt.Sprintf("bench_u%d", i), "localhost", "")
-		if err != nil {
-			return nil, err
-		}
-		for j := range devices {
-			if _, err := u.addDevice(fmt.Sprintf("BENCHDEV%02dX%04d", j, i), "ceiling"); err != nil {
+	mk := func(prefix string, n, devices int) ([]*user, error) {
+		var out []*user
+		for i := range n {
+			u, err := newUser(fmt.Sprintf("bench_%s%d", prefix, i), "localhost", "")
+			if err != nil {
 				return nil, err
 			}
+			for j := range devices {
+				if _, err := u.addDevice(fmt.Sprintf("BENCHDEV%02d%s%04d", j, strings.ToUpper(prefix), i), "ceiling"); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, u)
 		}
-		p.users = append(p.users, u)
+		return out, nil
+	}
+	var err error
+	if p.users, err = mk("u", users, devices); err != nil {
+		return nil, err
+	}
+	if p.wake, err = mk("w", wake, 1); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -200,14 +218,28 @@ func setupUser(ctx context.Context, e endpoint, local string, devices int) (*use
 	return u, nil
 }
 
-// setupPopulation registers users users with devices devices each on the
-// server, parallel clients at a time.
-func setupPopulation(ctx context.Context, e endpoint, users, devices, parallel int) (*population, error) {
+// setupPopulation registers users users with devices devices each, and
+// wake sync-wake users with one device each, on the server, parallel at a
+// time.
+func setupPopulation(ctx context.Context, e endpoint, users, devices, wake, parallel int) (*population, error) {
 	tag, err := runID()
 	if err != nil {
 		return nil, err
 	}
-	p := &population{users: make([]*user, users)}
+	p := &population{}
+	if p.users, err = setupUsers(ctx, e, "bench_"+tag+"_u", users, devices, parallel); err != nil {
+		return nil, err
+	}
+	if p.wake, err = setupUsers(ctx, e, "bench_"+tag+"_w", wake, 1, parallel); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// setupUsers registers n users named prefix0, prefix1, … with devices
+// devices each, parallel at a time.
+func setupUsers(ctx context.Context, e endpoint, prefix string, n, devices, parallel int) ([]*user, error) {
+	users := make([]*user, n)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -216,19 +248,19 @@ func setupPopulation(ctx context.Context, e endpoint, users, devices, parallel i
 		errOnce  sync.Once
 		firstErr error
 	)
-	for range max(1, min(parallel, users)) {
+	for range max(1, min(parallel, n)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= users || ctx.Err() != nil {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				u, err := setupUser(ctx, e, fmt.Sprintf("bench_%s_u%d", tag, i), devices)
+				u, err := setupUser(ctx, e, fmt.Sprintf("%s%d", prefix, i), devices)
 				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
 				}
-				p.users[i] = u
+				users[i] = u
 			}
 		})
 	}
@@ -239,5 +271,5 @@ func setupPopulation(ctx context.Context, e endpoint, users, devices, parallel i
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("bench: setting up users: %w", err)
 	}
-	return p, nil
+	return users, nil
 }

@@ -82,7 +82,7 @@ func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(Soak
 	e := endpoint{base: trimSlash(cfg.ServerURL), hc: newHTTPClient(cfg.Clients)}
 	defer e.hc.CloseIdleConnections()
 	cfg.progress("soak: registering %d users with %d devices each", cfg.Users, cfg.Devices)
-	pop, err := setupPopulation(ctx, e, cfg.Users, cfg.Devices, cfg.Clients)
+	pop, err := setupPopulation(ctx, e, cfg.Users, cfg.Devices, 0, cfg.Clients)
 	if err != nil {
 		return SoakSummary{}, err
 	}

@@ -54,25 +54,31 @@ type wakeTarget struct {
 // syncWakePlan is everything sync-wake needs, prepared before the timed
 // phase.
 type syncWakePlan struct {
-	watchers []*user // one per client; the same user may appear twice
+	watchers []*user
 	targets  []wakeTarget
+	// watches[i] is the index in targets of the one target watcher i
+	// queries, and so is interested in.
+	watches []int
 }
 
-// maxWakeTargets is how many watched users the changes rotate over.
-const maxWakeTargets = 4
-
-// newSyncWakePlan picks clients watchers and up to maxWakeTargets targets
-// (the last users, apart from the watchers when there are enough users) and
-// precomputes the changes.
-func newSyncWakePlan(p *population, clients int) (*syncWakePlan, error) {
-	n := len(p.users)
-	sp := &syncWakePlan{}
-	for i := range clients {
-		sp.watchers = append(sp.watchers, p.users[i%n])
+// newSyncWakePlan pairs the population's clients wake watchers with
+// targets. With fanout false, watcher i watches target i alone, so each
+// change concerns exactly one parked /sync (the others stay parked); with
+// fanout true, every watcher watches one target, so each change concerns
+// all of them.
+func newSyncWakePlan(p *population, clients int, fanout bool) (*syncWakePlan, error) {
+	if len(p.wake) < wakeUsers(clients) {
+		return nil, fmt.Errorf("%w: %d sync-wake users for %d clients", ErrConfig, len(p.wake), clients)
 	}
-	m := min(maxWakeTargets, n)
-	for i := range m {
-		t := p.users[n-1-i]
+	sp := &syncWakePlan{watchers: p.wake[:clients], watches: make([]int, clients)}
+	targets := p.wake[clients : 2*clients]
+	if fanout {
+		targets = p.wake[2*clients : 2*clients+1]
+	}
+	for i := range clients {
+		sp.watches[i] = i % len(targets)
+	}
+	for _, t := range targets {
 		body, err := t.deviceSignsMasterBody(t.devices[0])
 		if err != nil {
 			return nil, err
@@ -100,15 +106,15 @@ func syncPath(since string, timeout time.Duration) string {
 	return p
 }
 
-// prepare makes every watcher interested in the targets (by querying their
+// prepare makes every watcher interested in its target (by querying its
 // keys) and returns each watcher's first since token.
 func (sp *syncWakePlan) prepare(ctx context.Context, e endpoint) ([]string, error) {
-	query, err := keysQueryBody(sp.targetIDs())
-	if err != nil {
-		return nil, err
-	}
 	since := make([]string, len(sp.watchers))
 	for i, w := range sp.watchers {
+		query, err := keysQueryBody([]string{sp.targets[sp.watches[i]].userID})
+		if err != nil {
+			return nil, err
+		}
 		tok := w.devices[0].token
 		if err := e.call(ctx, http.MethodPost, pathKeysQuery, tok, query, nil); err != nil {
 			return nil, fmt.Errorf("bench: sync-wake interest of %s: %w", w.id, err)
@@ -161,9 +167,11 @@ func watch(ctx context.Context, e endpoint, i int, token, since string, polls *a
 }
 
 // runSyncWake measures, for each change of a watched user, the time from the
-// change's 200 to each watcher's /sync returning with that user in
-// device_lists.changed. One sample per watcher and change; requests counts
-// samples, errors counts failed changes, failed polls and missed wakes.
+// change's 200 to each watcher of that user having its /sync return with the
+// user in device_lists.changed. One sample per concerned watcher and change;
+// requests counts samples, errors counts failed changes, failed polls and
+// missed wakes. Answers to watchers the change does not concern (the
+// ceiling wakes every poll) are read and ignored.
 func runSyncWake(ctx context.Context, e endpoint, sp *syncWakePlan, dur time.Duration, maxSamples int64) (loadResult, error) {
 	since, err := sp.prepare(ctx, e)
 	if err != nil {
@@ -229,7 +237,8 @@ events:
 		}
 		time.Sleep(parkSettle)
 
-		t := sp.targets[k%len(sp.targets)]
+		ti := k % len(sp.targets)
+		t := sp.targets[ti]
 		status, body, err := e.send(ctx, http.MethodPost, pathSigsUpload, t.token, t.body)
 		t0 := time.Now()
 		if err == nil && status != http.StatusOK {
@@ -243,20 +252,25 @@ events:
 			continue
 		}
 		seen := make([]bool, nw)
-		nseen := 0
+		nseen, concerned := 0, 0
+		for i := range nw {
+			if sp.watches[i] == ti {
+				concerned++
+			}
+		}
 		timeout := time.NewTimer(wakeDeadline)
-		for nseen < nw {
+		for nseen < concerned {
 			select {
 			case r := <-reports:
 				take(r)
-				if r.err == nil && !seen[r.watcher] && slices.Contains(r.changed, t.userID) {
+				if r.err == nil && sp.watches[r.watcher] == ti && !seen[r.watcher] && slices.Contains(r.changed, t.userID) {
 					seen[r.watcher] = true
 					nseen++
 					res.latency = append(res.latency, max(0, r.at.Sub(t0)))
 				}
 			case <-timeout.C:
-				fail(fmt.Errorf("%w: %d of %d watchers missed the change of %s", ErrWakeTimeout, nw-nseen, nw, t.userID), int64(nw-nseen))
-				nseen = nw
+				fail(fmt.Errorf("%w: %d of %d watchers missed the change of %s", ErrWakeTimeout, concerned-nseen, concerned, t.userID), int64(concerned-nseen))
+				nseen = concerned
 			case <-ctx.Done():
 				timeout.Stop()
 				break events
@@ -266,11 +280,13 @@ events:
 	}
 	res.elapsed = time.Since(start)
 	close(stopRSS)
-	// Let the parked polls end normally: one more change wakes them and
-	// they stop; whatever is still parked after wakeDeadline is cancelled.
+	// Let the parked polls end normally: one more change of every target
+	// wakes them and they stop; whatever is still parked after
+	// wakeDeadline is cancelled.
 	stop.Store(true)
-	t := sp.targets[0]
-	_, _, _ = e.send(ctx, http.MethodPost, pathSigsUpload, t.token, t.body)
+	for _, t := range sp.targets {
+		_, _, _ = e.send(ctx, http.MethodPost, pathSigsUpload, t.token, t.body)
+	}
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 	drain := time.NewTimer(wakeDeadline)
