@@ -364,3 +364,36 @@ func BenchmarkBareGet(b *testing.B) {
 		}
 	}
 }
+
+func TestNilArguments(t *testing.T) {
+	ctx := context.Background()
+	c, _ := client.New("http://127.0.0.1:1")
+	if _, err := client.Bootstrap(ctx, nil, nil, client.BootstrapOptions{}); !errors.Is(err, client.ErrNilArgument) {
+		t.Errorf("Bootstrap: %v", err)
+	}
+	if _, err := client.ResetIdentity(ctx, c, nil, client.BootstrapOptions{}); !errors.Is(err, client.ErrNilArgument) {
+		t.Errorf("ResetIdentity: %v", err)
+	}
+	if _, err := client.VerifyUser(ctx, nil, client.TrustInputs{}, nil, "@b:x", "fp"); !errors.Is(err, client.ErrNilArgument) {
+		t.Errorf("VerifyUser: %v", err)
+	}
+	if _, err := client.VerifyOwnDevice(ctx, nil, client.TrustInputs{}, nil, "D"); !errors.Is(err, client.ErrNilArgument) {
+		t.Errorf("VerifyOwnDevice: %v", err)
+	}
+	if _, err := client.BuildTrustView(ctx, nil, client.TrustInputs{}); !errors.Is(err, client.ErrNilArgument) {
+		t.Errorf("BuildTrustView: %v", err)
+	}
+	if _, err := client.UploadDeviceKeys(ctx, c, nil, nil, nil, true, nil, nil, false); !errors.Is(err, client.ErrNilArgument) {
+		t.Errorf("UploadDeviceKeys: %v", err)
+	}
+	if _, _, _, err := (*client.CrossSigningKeys)(nil).Objects("@a:x"); err == nil {
+		t.Error("Objects on nil keys")
+	}
+	if u, problems := client.ParseUserKeys(nil, "@a:x"); u == nil || len(problems) != 1 {
+		t.Error("ParseUserKeys(nil)")
+	}
+	tv := client.EvaluateTrust(nil, client.TrustInputs{UserID: "@a:x"}, []string{"@b:x"})
+	if tv.Users["@b:x"].Verified {
+		t.Error("verified from no response")
+	}
+}

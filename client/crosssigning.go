@@ -56,6 +56,9 @@ func CrossSigningKeysFromSeeds(master, selfSigning, userSigning []byte) (*CrossS
 
 // Seeds returns the 32-byte seeds (nil for keys not held), for storage.
 func (k *CrossSigningKeys) Seeds() (master, selfSigning, userSigning []byte) {
+	if k == nil {
+		return nil, nil, nil
+	}
 	seed := func(p ed25519.PrivateKey) []byte {
 		if p == nil {
 			return nil
@@ -85,7 +88,7 @@ func keyObject(userID string, usage keys.Usage, pub string) ([]byte, error) {
 // Objects returns the key objects to upload for userID: the master key
 // (unsigned) and the self-signing and user-signing keys signed by it.
 func (k *CrossSigningKeys) Objects(userID string) (master, selfSigning, userSigning []byte, err error) {
-	if k.Master == nil || k.SelfSigning == nil || k.UserSigning == nil {
+	if k == nil || k.Master == nil || k.SelfSigning == nil || k.UserSigning == nil {
 		return nil, nil, nil, fmt.Errorf("%w: need all three keys to publish an identity", ErrMissingPrivateKey)
 	}
 	mpub := PublicKey(k.Master)

@@ -34,6 +34,8 @@ var (
 	ErrUploadFailed = errors.New("client: server refused an upload")
 	// ErrIdentityExists means Bootstrap found an identity already published.
 	ErrIdentityExists = errors.New("client: a cross-signing identity is already published")
+	// ErrNilArgument means a required argument (client, device, options) is nil.
+	ErrNilArgument = errors.New("client: required argument is nil")
 )
 
 // Error is a Matrix error response: the HTTP status, the errcode, the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
@@ -37,6 +36,9 @@ type KeySaver interface {
 // and fallback keys given the server's counts (nil: unknown, treat as
 // empty). It returns the server's new one-time key counts.
 func UploadDeviceKeys(ctx context.Context, c *Client, dev *device.Device, rand io.Reader, save KeySaver, withDeviceKeys bool, counts map[string]int, unusedFallback []string, fallbackKnown bool) (map[string]int, error) {
+	if c == nil || dev == nil || rand == nil {
+		return nil, fmt.Errorf("%w: UploadDeviceKeys needs a client, a device and a random source", ErrNilArgument)
+	}
 	n, needFallback := device.TopUp(counts, unusedFallback, fallbackKnown)
 	otks, err := dev.GenerateOneTimeKeys(rand, n)
 	if err != nil {
@@ -109,8 +111,8 @@ func ResetIdentity(ctx context.Context, c *Client, dev *device.Device, o Bootstr
 }
 
 func bootstrap(ctx context.Context, c *Client, dev *device.Device, o BootstrapOptions, replace bool) (*BootstrapResult, error) {
-	if o.Save == nil || o.Rand == nil {
-		return nil, errors.New("client: bootstrap needs Save and Rand")
+	if c == nil || dev == nil || o.Save == nil || o.Rand == nil {
+		return nil, fmt.Errorf("%w: bootstrap needs a client, a device, Save and Rand", ErrNilArgument)
 	}
 	const total = 5
 	userID := dev.UserID()
@@ -210,6 +212,9 @@ type VerifyResult struct {
 // caller's user-signing key and the signature uploaded. The result carries
 // trust's decision on the signed key.
 func VerifyUser(ctx context.Context, c *Client, viewer TrustInputs, own *CrossSigningKeys, userID, fingerprint string) (*VerifyResult, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: client", ErrNilArgument)
+	}
 	if _, err := keys.ParseUserID(userID); err != nil {
 		return nil, err
 	}
@@ -268,6 +273,9 @@ func signMaster(ctx context.Context, c *Client, viewer TrustInputs, own *CrossSi
 // allows it (first master key seen only), and signs it with the user-signing
 // key like VerifyUser.
 func MigrateUser(ctx context.Context, c *Client, viewer TrustInputs, own *CrossSigningKeys, userID string) (*VerifyResult, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: client", ErrNilArgument)
+	}
 	resp, err := c.QueryKeys(ctx, viewer.UserID, userID)
 	if err != nil {
 		return nil, err
@@ -295,6 +303,9 @@ func MigrateUser(ctx context.Context, c *Client, viewer TrustInputs, own *CrossS
 // ed25519 key with the one the device itself shows before calling this when
 // the device is not known to be yours.
 func VerifyOwnDevice(ctx context.Context, c *Client, viewer TrustInputs, own *CrossSigningKeys, deviceID string) (*VerifyResult, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: client", ErrNilArgument)
+	}
 	if err := keys.ValidDeviceID(deviceID); err != nil {
 		return nil, err
 	}
@@ -343,6 +354,9 @@ func VerifyOwnDevice(ctx context.Context, c *Client, viewer TrustInputs, own *Cr
 // key: after an identity reset, verifications carry over only for keys that
 // did not change. It returns the users signed.
 func ResignUsers(ctx context.Context, c *Client, viewer TrustInputs, own *CrossSigningKeys, verified map[string]string) ([]string, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: client", ErrNilArgument)
+	}
 	if len(verified) == 0 {
 		return nil, nil
 	}

@@ -18,6 +18,9 @@ import (
 // here: package trust does that when it decides.
 func ParseUserKeys(resp *KeysQueryResponse, userID string) (u *trust.UserKeys, problems []string) {
 	u = &trust.UserKeys{UserID: userID, Devices: map[string]*keys.DeviceKeys{}}
+	if resp == nil {
+		return u, []string{"no /keys/query response"}
+	}
 	csk := func(m map[string]json.RawMessage, name string) *keys.CrossSigningKey {
 		raw, ok := m[userID]
 		if !ok {
@@ -215,6 +218,9 @@ type Decision = trust.Decision
 
 // BuildTrustView queries the viewer's and users' keys and evaluates them.
 func BuildTrustView(ctx context.Context, c *Client, in TrustInputs, users ...string) (*TrustView, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: client", ErrNilArgument)
+	}
 	q := append([]string{in.UserID}, users...)
 	resp, err := c.QueryKeys(ctx, dedupe(q)...)
 	if err != nil {
@@ -242,6 +248,9 @@ func dedupe(s []string) []string {
 func RefreshTrustView(ctx context.Context, c *Client, in TrustInputs, tv *TrustView, sync *SyncResponse) ([]*UserReport, error) {
 	if sync == nil || len(sync.DeviceLists.Changed) == 0 {
 		return nil, nil
+	}
+	if tv == nil {
+		return nil, fmt.Errorf("%w: trust view", ErrNilArgument)
 	}
 	changed := dedupe(sync.DeviceLists.Changed)
 	fresh, err := BuildTrustView(ctx, c, in, changed...)
