@@ -35,6 +35,8 @@ var (
 	ErrBadSecret = errors.New("device: invalid secret key material")
 	// ErrBadID means a user or device ID is not valid.
 	ErrBadID = errors.New("device: invalid user or device ID")
+	// ErrNoDevice means a method was called on a nil *Device.
+	ErrNoDevice = errors.New("device: nil device")
 )
 
 // Device is one device's key material. Its private keys never leave it
@@ -128,21 +130,33 @@ func (d *Device) KeyID() string { return string(keys.Ed25519KeyID(d.deviceID)) }
 
 // Ed25519 is the device's signing public key in unpadded base64.
 func (d *Device) Ed25519() string {
+	if d == nil {
+		return ""
+	}
 	return signedjson.EncodeBase64(d.signing.Public().(ed25519.PublicKey))
 }
 
 // Curve25519 is the device's identity public key in unpadded base64.
 func (d *Device) Curve25519() string {
+	if d == nil {
+		return ""
+	}
 	return signedjson.EncodeBase64(d.identity.PublicKey().Bytes())
 }
 
 // Sign adds the device's signature to a JSON object.
 func (d *Device) Sign(obj []byte) ([]byte, error) {
+	if d == nil {
+		return nil, ErrNoDevice
+	}
 	return signedjson.Sign(obj, d.userID, d.KeyID(), d.signing)
 }
 
 // DeviceKeys returns the self-signed device-keys object to upload.
 func (d *Device) DeviceKeys() ([]byte, error) {
+	if d == nil {
+		return nil, ErrNoDevice
+	}
 	obj, err := canonicaljson.Marshal(map[string]any{
 		"user_id":    d.userID,
 		"device_id":  d.deviceID,
@@ -176,6 +190,9 @@ func keyIDFor(n uint32) string {
 }
 
 func (d *Device) newKey(rand io.Reader, fallback bool) (OneTimeKey, error) {
+	if d == nil {
+		return OneTimeKey{}, ErrNoDevice
+	}
 	k, err := ecdh.X25519().GenerateKey(rand)
 	if err != nil {
 		return OneTimeKey{}, fmt.Errorf("device: one-time key: %w", err)

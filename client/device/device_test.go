@@ -219,3 +219,19 @@ func BenchmarkDeviceKeys(b *testing.B) {
 		}
 	}
 }
+
+func TestNilDevice(t *testing.T) {
+	var d *device.Device
+	if _, err := d.DeviceKeys(); !errors.Is(err, device.ErrNoDevice) {
+		t.Errorf("DeviceKeys: %v", err)
+	}
+	if _, err := d.Sign([]byte(`{}`)); !errors.Is(err, device.ErrNoDevice) {
+		t.Errorf("Sign: %v", err)
+	}
+	if _, err := d.GenerateOneTimeKeys(rand.Reader, 1); !errors.Is(err, device.ErrNoDevice) {
+		t.Errorf("GenerateOneTimeKeys: %v", err)
+	}
+	if d.Ed25519() != "" || d.Curve25519() != "" {
+		t.Error("keys of a nil device")
+	}
+}
