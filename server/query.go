@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"sort"
 
 	"vouch/api"
 	"vouch/keys"
@@ -60,142 +61,160 @@ func (s *Server) keysQuery(r *http.Request, c *caller) (any, error) {
 	if err := s.st.AddInterest(ctx, c.UserID, users); err != nil {
 		return nil, err
 	}
-	// target user → target key → visible signatures.
-	visible := map[string]map[string]signedSet{}
-	for _, g := range sigs {
-		if !trust.SignatureVisible(c.UserID, g.TargetUser, trustKind(g.TargetKind), g.SignerUser, trustKind(g.SignerKind)) {
-			continue
-		}
-		if visible[g.TargetUser] == nil {
-			visible[g.TargetUser] = map[string]signedSet{}
-		}
-		set := visible[g.TargetUser][g.TargetKey]
-		if set == nil {
-			set = signedSet{}
-			visible[g.TargetUser][g.TargetKey] = set
-		}
-		if set[g.SignerUser] == nil {
-			set[g.SignerUser] = map[string]string{}
-		}
-		set[g.SignerUser][g.SignerKeyID] = g.Signature
-	}
-	resp := api.KeysQueryResponse{
-		Failures:        map[string]json.RawMessage{},
-		DeviceKeys:      make(map[string]map[string]json.RawMessage, len(users)),
-		MasterKeys:      map[string]json.RawMessage{},
-		SelfSigningKeys: map[string]json.RawMessage{},
-		UserSigningKeys: map[string]json.RawMessage{},
-	}
-	for u, wanted := range req.DeviceKeys {
-		out := map[string]json.RawMessage{}
-		for _, d := range devs[u] {
-			if len(wanted) > 0 && !contains(wanted, d.DeviceID) {
-				continue
-			}
-			out[d.DeviceID] = withSignatures(d.KeyJSON, visible[u][d.DeviceID], d.DisplayName)
-		}
-		resp.DeviceKeys[u] = out
-		for usage, k := range cs[u] {
-			obj := withSignatures(k.KeyJSON, visible[u][k.PublicKey], "")
-			switch usage {
-			case store.UsageMaster:
-				resp.MasterKeys[u] = obj
-			case store.UsageSelfSigning:
-				resp.SelfSigningKeys[u] = obj
-			case store.UsageUserSigning:
-				if u == c.UserID {
-					resp.UserSigningKeys[u] = obj
-				}
-			}
-		}
-	}
-	return encodeQueryResponse(&resp), nil
+	visible := renderVisible(c.UserID, sigs)
+	return writeQueryResponse(c.UserID, users, req.DeviceKeys, devs, cs, visible), nil
 }
 
-// encodeQueryResponse writes the /keys/query answer by hand: the key objects
-// are already JSON, and encoding/json would re-validate and compact each of
-// them (a tenth of the request's CPU time).
-func encodeQueryResponse(r *api.KeysQueryResponse) []byte {
-	size := 128
-	for _, devs := range r.DeviceKeys {
-		for _, o := range devs {
-			size += len(o) + 40
+// writeQueryResponse writes the /keys/query answer straight into one
+// buffer: the stored key objects are already JSON, so going through maps of
+// json.RawMessage and encoding/json would copy and re-validate each of them.
+func writeQueryResponse(viewer string, users []string, wanted map[string][]string,
+	devs map[string][]store.DeviceKeysRecord, cs map[string]map[string]store.CrossSigningKeyRecord, visible *renderedSigs) []byte {
+	size := 128 + len(visible.buf)
+	for _, u := range users {
+		for _, d := range devs[u] {
+			size += len(d.KeyJSON) + len(d.DeviceID) + len(d.DisplayName) + 64
 		}
-	}
-	for _, m := range []map[string]json.RawMessage{r.MasterKeys, r.SelfSigningKeys, r.UserSigningKeys} {
-		for _, o := range m {
-			size += len(o) + 40
+		for _, k := range cs[u] {
+			size += len(k.KeyJSON) + len(u) + 32
 		}
 	}
 	out := make([]byte, 0, size)
 	out = append(out, `{"failures":{},"device_keys":{`...)
-	first := true
-	for u, devs := range r.DeviceKeys {
-		if !first {
-			out = append(out, ',')
-		}
-		first = false
-		out = appendJSONString(out, u)
-		out = appendRawMap(append(out, ':'), devs)
-	}
-	out = append(out, `},"master_keys":`...)
-	out = appendRawMap(out, r.MasterKeys)
-	out = append(out, `,"self_signing_keys":`...)
-	out = appendRawMap(out, r.SelfSigningKeys)
-	out = append(out, `,"user_signing_keys":`...)
-	out = appendRawMap(out, r.UserSigningKeys)
-	return append(out, '}')
-}
-
-func appendRawMap(out []byte, m map[string]json.RawMessage) []byte {
-	out = append(out, '{')
-	first := true
-	for k, v := range m {
-		if !first {
-			out = append(out, ',')
-		}
-		first = false
-		out = appendJSONString(out, k)
-		out = append(out, ':')
-		out = append(out, v...)
-	}
-	return append(out, '}')
-}
-
-// signedSet is a "signatures" member: signer user → key ID → signature.
-type signedSet map[string]map[string]string
-
-// withSignatures appends "signatures" (and "unsigned" with the device display
-// name) to a stored key object, which is canonical JSON without them. The
-// result is valid JSON; its members after the stored ones are not sorted,
-// which JSON does not require and verifiers re-canonicalize anyway.
-func withSignatures(keyJSON []byte, sigs signedSet, displayName string) json.RawMessage {
-	if len(keyJSON) < 2 || keyJSON[len(keyJSON)-1] != '}' {
-		return keyJSON
-	}
-	out := make([]byte, 0, len(keyJSON)+128*len(sigs)+len(displayName)+64)
-	out = append(out, keyJSON[:len(keyJSON)-1]...)
-	if len(keyJSON) > 2 {
-		out = append(out, ',')
-	}
-	out = append(out, `"signatures":{`...)
-	for i, u := range sortedKeys(sigs) {
+	for i, u := range users {
 		if i > 0 {
 			out = append(out, ',')
 		}
 		out = appendJSONString(out, u)
-		out = append(out, `:{`...)
-		for j, kid := range sortedKeys(sigs[u]) {
-			if j > 0 {
+		out = append(out, ':', '{')
+		n := 0
+		for _, d := range devs[u] {
+			if len(wanted[u]) > 0 && !contains(wanted[u], d.DeviceID) {
+				continue
+			}
+			if n > 0 {
 				out = append(out, ',')
 			}
-			out = appendJSONString(out, kid)
+			n++
+			out = appendJSONString(out, d.DeviceID)
 			out = append(out, ':')
-			out = appendJSONString(out, sigs[u][kid])
+			out = appendWithSignatures(out, d.KeyJSON, visible.get(u, d.DeviceID), d.DisplayName)
 		}
 		out = append(out, '}')
 	}
-	out = append(out, '}')
+	for _, part := range []struct{ name, usage string }{
+		{`},"master_keys":{`, store.UsageMaster},
+		{`},"self_signing_keys":{`, store.UsageSelfSigning},
+		{`},"user_signing_keys":{`, store.UsageUserSigning},
+	} {
+		out = append(out, part.name...)
+		n := 0
+		for _, u := range users {
+			k, ok := cs[u][part.usage]
+			if !ok || (part.usage == store.UsageUserSigning && u != viewer) {
+				continue
+			}
+			if n > 0 {
+				out = append(out, ',')
+			}
+			n++
+			out = appendJSONString(out, u)
+			out = append(out, ':')
+			out = appendWithSignatures(out, k.KeyJSON, visible.get(u, k.PublicKey), "")
+		}
+	}
+	return append(out, '}', '}')
+}
+
+type targetKey struct{ user, key string }
+
+// renderedSigs holds, per signed key, the "signatures" member the viewer may
+// see, already rendered as JSON, in one shared buffer.
+type renderedSigs struct {
+	buf  []byte
+	span map[targetKey][2]int
+}
+
+func (r *renderedSigs) get(user, key string) []byte {
+	sp, ok := r.span[targetKey{user, key}]
+	if !ok {
+		return nil
+	}
+	return r.buf[sp[0]:sp[1]]
+}
+
+// renderVisible filters sigs by trust.SignatureVisible for viewer and renders
+// each key's "signatures" object ({"user":{"key id":"sig",…},…}) with users
+// and key IDs in sorted order.
+func renderVisible(viewer string, sigs []store.Signature) *renderedSigs {
+	vis := make([]*store.Signature, 0, len(sigs))
+	for i := range sigs {
+		g := &sigs[i]
+		if trust.SignatureVisible(viewer, g.TargetUser, trustKind(g.TargetKind), g.SignerUser, trustKind(g.SignerKind)) {
+			vis = append(vis, g)
+		}
+	}
+	sort.Slice(vis, func(i, j int) bool {
+		a, b := vis[i], vis[j]
+		if a.TargetUser != b.TargetUser {
+			return a.TargetUser < b.TargetUser
+		}
+		if a.TargetKey != b.TargetKey {
+			return a.TargetKey < b.TargetKey
+		}
+		if a.SignerUser != b.SignerUser {
+			return a.SignerUser < b.SignerUser
+		}
+		return a.SignerKeyID < b.SignerKeyID
+	})
+	r := &renderedSigs{buf: make([]byte, 0, len(vis)*140), span: make(map[targetKey][2]int, len(vis))}
+	for i := 0; i < len(vis); {
+		g := vis[i]
+		start := len(r.buf)
+		r.buf = append(r.buf, '{')
+		j := i
+		for j < len(vis) && vis[j].TargetUser == g.TargetUser && vis[j].TargetKey == g.TargetKey {
+			if j > i {
+				r.buf = append(r.buf, '}', ',')
+			}
+			signer := vis[j].SignerUser
+			r.buf = appendJSONString(r.buf, signer)
+			r.buf = append(r.buf, ':', '{')
+			for k := j; j < len(vis) && vis[j].TargetUser == g.TargetUser && vis[j].TargetKey == g.TargetKey && vis[j].SignerUser == signer; j++ {
+				if j > k {
+					r.buf = append(r.buf, ',')
+				}
+				r.buf = appendJSONString(r.buf, vis[j].SignerKeyID)
+				r.buf = append(r.buf, ':')
+				r.buf = appendJSONString(r.buf, vis[j].Signature)
+			}
+		}
+		r.buf = append(r.buf, '}', '}')
+		r.span[targetKey{g.TargetUser, g.TargetKey}] = [2]int{start, len(r.buf)}
+		i = j
+	}
+	return r
+}
+
+// appendWithSignatures appends to out a stored key object with "signatures" (the rendered member, {} when nil) and
+// "unsigned" with the device display name to a stored key object, which is
+// canonical JSON without them. The result is valid JSON; its members after
+// the stored ones are not sorted, which JSON does not require and verifiers
+// re-canonicalize anyway.
+func appendWithSignatures(out, keyJSON, sigs []byte, displayName string) []byte {
+	if len(keyJSON) < 2 || keyJSON[len(keyJSON)-1] != '}' {
+		return append(out, keyJSON...)
+	}
+	out = append(out, keyJSON[:len(keyJSON)-1]...)
+	if len(keyJSON) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, `"signatures":`...)
+	if sigs == nil {
+		out = append(out, '{', '}')
+	} else {
+		out = append(out, sigs...)
+	}
 	if displayName != "" {
 		out = append(out, `,"unsigned":{"device_display_name":`...)
 		out = appendJSONString(out, displayName)

@@ -293,14 +293,24 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 func decodeBytes(body []byte, v any) error {
-	if !json.Valid(body) {
-		return api.Errorf(http.StatusBadRequest, api.CodeNotJSON, "body is not valid JSON")
+	i := 0
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
 	}
-	trimmed := strings.TrimSpace(string(body))
-	if !strings.HasPrefix(trimmed, "{") {
+	if i < len(body) && body[i] != '{' {
+		if !json.Valid(body) {
+			return api.Errorf(http.StatusBadRequest, api.CodeNotJSON, "body is not valid JSON")
+		}
 		return api.BadJSON("body must be a JSON object")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) || i == len(body) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return api.Errorf(http.StatusBadRequest, api.CodeNotJSON, "body is not valid JSON")
+		}
+		if !json.Valid(body) {
+			return api.Errorf(http.StatusBadRequest, api.CodeNotJSON, "body is not valid JSON")
+		}
 		return api.BadJSON("%v", err)
 	}
 	return nil
