@@ -225,8 +225,19 @@ func TestEndToEndJourney(t *testing.T) {
 	down := "http://" + closedPort(t)
 	fails("alice", "cannot reach the server", "login", "--server", down, "--user", "@alice:localhost")
 	fails("alice", "not a Matrix user ID", "login", "--server", url, "--user", "alice@localhost")
-	must("bob2", "logout")
-	fails("bob2", "not logged in", "whoami")
+	// Device management: rename, refuse unknown devices, delete with UIA.
+	must("bob", "devices", "rename", dev2, "laptop 2")
+	if !strings.Contains(must("bob", "devices", "list", "--json"), `"display_name": "laptop 2"`) {
+		t.Fatal("rename not listed")
+	}
+	fails("bob", "you have no device NOPE", "devices", "rename", "NOPE", "x")
+	pw["bob"] = "wrong"
+	fails("bob", "wrong password", "devices", "delete", dev2)
+	pw["bob"] = pw["bob2"]
+	must("bob", "devices", "delete", dev2)
+	fails("bob2", "run `vouch login` again", "whoami")
+	must("bob", "logout")
+	fails("bob", "not logged in", "whoami")
 }
 
 func runBin(t *testing.T, bin string, env []string, args ...string) (int, string, string) {
