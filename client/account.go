@@ -132,3 +132,62 @@ func (c *Client) PutAccountData(ctx context.Context, userID, typ string, content
 	r := request{method: "PUT", path: "/user/" + pathEscape(userID) + "/account_data/" + pathEscape(typ), auth: true, idempotent: true, body: content}
 	return c.do(ctx, r, nil)
 }
+
+// Versions returns the spec versions and unstable features the server
+// supports (GET /_matrix/client/versions; no token needed).
+func (c *Client) Versions(ctx context.Context) (*api.Versions, error) {
+	var out api.Versions
+	// /versions lives outside /v3.
+	r := request{method: "GET", path: "/versions", idempotent: true, raw: true}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LoginFlows returns the login types the server accepts (GET /login).
+func (c *Client) LoginFlows(ctx context.Context) ([]string, error) {
+	var out api.LoginFlows
+	if err := c.do(ctx, request{method: "GET", path: "/login", idempotent: true}, &out); err != nil {
+		return nil, err
+	}
+	types := make([]string, 0, len(out.Flows))
+	for _, f := range out.Flows {
+		types = append(types, f.Type)
+	}
+	return types, nil
+}
+
+// RegisterAvailable reports whether a localpart is free to register (GET
+// /register/available); a taken name is (false, nil).
+func (c *Client) RegisterAvailable(ctx context.Context, username string) (bool, error) {
+	var out struct {
+		Available bool `json:"available"`
+	}
+	r := request{method: "GET", path: "/register/available", query: url.Values{"username": {username}}, idempotent: true}
+	err := c.do(ctx, r, &out)
+	if IsCode(err, CodeUserInUse) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return out.Available, nil
+}
+
+// LogoutAll invalidates every access token of the user (POST /logout/all)
+// and forgets this client's.
+func (c *Client) LogoutAll(ctx context.Context) error {
+	if err := c.do(ctx, request{method: "POST", path: "/logout/all", body: struct{}{}, auth: true}, nil); err != nil {
+		return err
+	}
+	c.SetAccessToken("")
+	return nil
+}
+
+// DeleteDevices deletes several devices at once (POST /delete_devices),
+// which needs user-interactive authentication.
+func (c *Client) DeleteDevices(ctx context.Context, deviceIDs []string, auth AuthFunc) error {
+	r := request{method: "POST", path: "/delete_devices", auth: true, idempotent: true}
+	return c.doUIA(ctx, r, func(a *AuthDict) any { return api.DeleteDeviceRequest{Devices: deviceIDs, Auth: a} }, auth, nil)
+}

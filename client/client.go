@@ -136,6 +136,8 @@ type request struct {
 	// idempotent requests are retried after network errors that may have
 	// happened after the server received them.
 	idempotent bool
+	// raw paths are below /_matrix/client instead of /_matrix/client/v3.
+	raw bool
 }
 
 // pathEscape escapes one path segment.
@@ -164,7 +166,11 @@ func (c *Client) doRaw(ctx context.Context, r request, out any) ([]byte, error) 
 		}
 	}
 	u := *c.base
-	u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + clientPrefix + r.path
+	prefix := clientPrefix
+	if r.raw {
+		prefix = strings.TrimSuffix(clientPrefix, "/v3")
+	}
+	u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + prefix + r.path
 	p, err := url.PathUnescape(u.RawPath)
 	if err != nil {
 		return nil, fmt.Errorf("client: bad path %q: %w", r.path, err)

@@ -312,6 +312,19 @@ func TestAccountEndpointsAgainstServer(t *testing.T) {
 	ctx := context.Background()
 	url := startServer(t)
 	alice := register(t, url, "alice", "pw")
+	v, err := alice.c.Versions(ctx)
+	if err != nil || len(v.Versions) == 0 || !v.UnstableFeatures["org.matrix.e2e_cross_signing"] {
+		t.Fatalf("versions %+v %v", v, err)
+	}
+	flows, err := alice.c.LoginFlows(ctx)
+	if err != nil || !slices.Contains(flows, client.LoginPassword) {
+		t.Fatalf("login flows %v %v", flows, err)
+	}
+	for name, want := range map[string]bool{"alice": false, "zed": true} {
+		if ok, err := alice.c.RegisterAvailable(ctx, name); err != nil || ok != want {
+			t.Errorf("register/available %s: %v %v", name, ok, err)
+		}
+	}
 	who, err := alice.c.WhoAmI(ctx)
 	if err != nil || who.UserID != "@alice:localhost" || who.DeviceID != alice.dev.DeviceID() {
 		t.Fatalf("whoami %+v %v", who, err)
@@ -382,9 +395,33 @@ func TestAccountEndpointsAgainstServer(t *testing.T) {
 	if _, err := alice.c.KeyChanges(ctx, s0.NextBatch, s1.NextBatch); err != nil {
 		t.Fatalf("keys/changes: %v", err)
 	}
-	if err := alice.c.Logout(ctx); err != nil {
+	// Two more devices, deleted at once; then every token is revoked.
+	var extra []string
+	for range 2 {
+		c3, _ := client.New(url)
+		lr3, err := c3.Login(ctx, "@alice:localhost", "pw", "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		extra = append(extra, lr3.DeviceID)
+	}
+	if err := alice.c.DeleteDevices(ctx, extra, auth); err != nil {
 		t.Fatal(err)
 	}
+	if devs, _ := alice.c.Devices(ctx); len(devs) != 1 {
+		t.Fatalf("devices after bulk delete: %+v", devs)
+	}
+	c4, _ := client.New(url)
+	if _, err := c4.Login(ctx, "@alice:localhost", "pw", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := c4.LogoutAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.Logout(ctx); !client.IsCode(err, client.CodeUnknownToken) {
+		t.Fatalf("logout after logout/all: %v", err)
+	}
+	alice.c.SetAccessToken("")
 	if _, err := alice.c.WhoAmI(ctx); !errors.Is(err, client.ErrNotLoggedIn) {
 		t.Fatalf("after logout: %v", err)
 	}
