@@ -124,9 +124,14 @@ type Result struct {
 	P50Ms         float64 `json:"p50_ms"`
 	P99Ms         float64 `json:"p99_ms"`
 	MaxMs         float64 `json:"max_ms"`
-	RSSBytes      int64   `json:"rss_bytes"`
-	RSSPeakBytes  int64   `json:"rss_peak_bytes"`
-	RSSOf         string  `json:"rss_of"`
+	// P50FromSendMs and P99FromSendMs are, for sync-wake, the wake delays
+	// measured from sending the change instead of from its 200: never
+	// negative, and including the change's own processing.
+	P50FromSendMs *float64 `json:"p50_from_send_ms,omitempty"`
+	P99FromSendMs *float64 `json:"p99_from_send_ms,omitempty"`
+	RSSBytes      int64    `json:"rss_bytes"`
+	RSSPeakBytes  int64    `json:"rss_peak_bytes"`
+	RSSOf         string   `json:"rss_of"`
 	// RatioToCeiling is this throughput over the ceiling's, for the
 	// server when the ceiling ran in the same run.
 	RatioToCeiling *float64 `json:"ratio_to_ceiling,omitempty"`
@@ -367,6 +372,11 @@ func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWak
 		RSSBytes:     lr.rssEnd,
 		RSSPeakBytes: lr.rssPeak,
 		RSSOf:        cfg.rssOf(against),
+	}
+	if len(lr.fromSend) > 0 {
+		fs := Summarize(lr.fromSend)
+		p50, p99 := ms(fs.P50), ms(fs.P99)
+		r.P50FromSendMs, r.P99FromSendMs = &p50, &p99
 	}
 	if lr.elapsed > 0 {
 		r.ThroughputRPS = round3(float64(lr.requests-lr.errors) / lr.elapsed.Seconds())

@@ -34,6 +34,9 @@ type loadResult struct {
 	errors   int64
 	elapsed  time.Duration
 	latency  []time.Duration // of successful requests
+	// fromSend is, for sync-wake, each wake's delay from the moment the
+	// change was sent (rather than from its 200).
+	fromSend []time.Duration
 	firstErr error
 	rssEnd   int64
 	rssPeak  int64

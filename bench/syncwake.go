@@ -239,6 +239,7 @@ events:
 
 		ti := k % len(sp.targets)
 		t := sp.targets[ti]
+		tSend := time.Now()
 		status, body, err := e.send(ctx, http.MethodPost, pathSigsUpload, t.token, t.body)
 		t0 := time.Now()
 		if err == nil && status != http.StatusOK {
@@ -267,6 +268,7 @@ events:
 					seen[r.watcher] = true
 					nseen++
 					res.latency = append(res.latency, max(0, r.at.Sub(t0)))
+					res.fromSend = append(res.fromSend, r.at.Sub(tSend))
 				}
 			case <-timeout.C:
 				fail(fmt.Errorf("%w: %d of %d watchers missed the change of %s", ErrWakeTimeout, concerned-nseen, concerned, t.userID), int64(concerned-nseen))
