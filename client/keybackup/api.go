@@ -272,6 +272,19 @@ func (a *API) PutKeys(ctx context.Context, version string, keys []backup.BackedU
 // well-formed envelope is kept with an empty SessionData and reported in
 // bad, so that one planted key cannot block a restore.
 func (a *API) Keys(ctx context.Context, version string) (keys []backup.BackedUpKey, bad []backup.Cursor, err error) {
+	var raw json.RawMessage
+	if err := a.do(ctx, http.MethodGet, "/room_keys/keys", versionQuery(version), nil, &raw); err != nil {
+		if client.IsCode(err, client.CodeNotFound) {
+			return nil, nil, fmt.Errorf("%w: version %s", ErrNoBackup, version)
+		}
+		return nil, nil, err
+	}
+	return decodeKeys(raw)
+}
+
+// decodeKeys decodes a GET /room_keys/keys answer into keys sorted by
+// cursor; see Keys.
+func decodeKeys(raw []byte) (keys []backup.BackedUpKey, bad []backup.Cursor, err error) {
 	var out struct {
 		Rooms map[string]struct {
 			Sessions map[string]struct {
@@ -282,11 +295,8 @@ func (a *API) Keys(ctx context.Context, version string) (keys []backup.BackedUpK
 			} `json:"sessions"`
 		} `json:"rooms"`
 	}
-	if err := a.do(ctx, http.MethodGet, "/room_keys/keys", versionQuery(version), nil, &out); err != nil {
-		if client.IsCode(err, client.CodeNotFound) {
-			return nil, nil, fmt.Errorf("%w: version %s", ErrNoBackup, version)
-		}
-		return nil, nil, err
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, nil, fmt.Errorf("%w: GET /room_keys/keys: %v", ErrBadResponse, err)
 	}
 	for roomID, room := range out.Rooms {
 		for sessionID, s := range room.Sessions {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"vouch/client"
 	"vouch/client/state"
@@ -22,13 +21,18 @@ import (
 // are written by every client.
 func EncodeKeySecret(b []byte) string { return base64.RawStdEncoding.EncodeToString(b) }
 
-// DecodeKeySecret decodes a private key read from secret storage: base64
-// (unpadded or padded, no whitespace) of exactly 32 bytes.
+// DecodeKeySecret decodes a private key read from secret storage: strict
+// base64 of exactly 32 bytes, unpadded (43 characters) or with its one
+// padding character, nothing else. Strict decoding refuses non-zero unused
+// bits, so every key has exactly these two spellings.
 func DecodeKeySecret(name, s string) ([]byte, error) {
-	if strings.ContainsAny(s, " \t\r\n") {
-		return nil, fmt.Errorf("%w: %s: whitespace in base64", ErrBadSecret, name)
+	if len(s) == 44 && s[43] == '=' {
+		s = s[:43]
 	}
-	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	if len(s) != 43 {
+		return nil, fmt.Errorf("%w: %s: %d characters of base64, want 43", ErrBadSecret, name, len(s))
+	}
+	b, err := base64.RawStdEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadSecret, name, err)
 	}
