@@ -1,7 +1,12 @@
 package client_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"vouch/client"
@@ -40,6 +45,57 @@ func FuzzEvaluateTrust(f *testing.F) {
 			if err != nil || !same {
 				t.Fatalf("verified a different master object: %s", master)
 			}
+		}
+	})
+}
+
+// FuzzResponse serves attacker-chosen status codes and bodies to the
+// client's decoding of answers, Matrix errors and user-interactive auth:
+// nothing panics, success means a 2xx with a well-formed body, and every
+// failure is one of the documented error kinds.
+func FuzzResponse(f *testing.F) {
+	f.Add(200, []byte(`{"user_id":"@alice:localhost","device_id":"D"}`))
+	f.Add(401, []byte(`{"flows":[{"stages":["m.login.password"]}],"session":"s"}`))
+	f.Add(401, []byte(`{"flows":[{"stages":["m.login.password"]}],"session":"s","errcode":"M_FORBIDDEN"}`))
+	f.Add(429, []byte(`{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":-5}`))
+	f.Add(500, []byte(`<html>`))
+	f.Add(200, []byte(`{"user_id":5}`))
+	var status atomic.Int32
+	var body atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+		w.Write(body.Load().([]byte))
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.WithAccessToken("t"), client.WithRetries(0, 0, 0))
+	if err != nil {
+		f.Fatal(err)
+	}
+	auth := client.PasswordAuthFunc("@alice:localhost", func(context.Context) (string, error) { return "pw", nil })
+	f.Fuzz(func(t *testing.T, code int, raw []byte) {
+		if code < 200 || code > 599 {
+			code = 200 + (code%400+400)%400
+		}
+		status.Store(int32(code))
+		body.Store(raw)
+		ctx := context.Background()
+		who, err := c.WhoAmI(ctx)
+		if err == nil {
+			if code >= 300 || who == nil {
+				t.Fatalf("success from HTTP %d", code)
+			}
+			if _, perr := keys.ParseUserID(who.UserID); perr != nil {
+				t.Fatalf("accepted user ID %q", who.UserID)
+			}
+		} else if !errors.Is(err, client.ErrBadResponse) && !errors.As(err, new(*client.Error)) {
+			t.Fatalf("undocumented error kind %T: %v", err, err)
+		}
+		err = c.DeleteDevice(ctx, "D", auth)
+		if err == nil && code >= 300 {
+			t.Fatalf("delete succeeded on HTTP %d", code)
+		}
+		if err != nil && !errors.Is(err, client.ErrBadResponse) && !errors.As(err, new(*client.Error)) && !errors.Is(err, client.ErrAuthRequired) {
+			t.Fatalf("undocumented error kind %T: %v", err, err)
 		}
 	})
 }
