@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -24,7 +25,7 @@ import (
 // These tests run the client and its flows over real HTTP against the real
 // key server (package server on an SQLite store in a temp dir).
 
-func startServer(t *testing.T) string {
+func startServer(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, t.TempDir())
@@ -74,7 +75,7 @@ type person struct {
 	pins   map[string]trust.Pin
 }
 
-func register(t *testing.T, url, name, password string) *person {
+func register(t testing.TB, url, name, password string) *person {
 	t.Helper()
 	ctx := context.Background()
 	c, err := client.New(url)
@@ -92,7 +93,7 @@ func register(t *testing.T, url, name, password string) *person {
 	return &person{c: c, dev: dev, save: &memSaver{}, pins: map[string]trust.Pin{}}
 }
 
-func (p *person) bootstrap(t *testing.T) {
+func (p *person) bootstrap(t testing.TB) {
 	t.Helper()
 	res, err := client.Bootstrap(context.Background(), p.c, p.dev, client.BootstrapOptions{Rand: rand.Reader, Save: p.save})
 	if err != nil {
@@ -446,3 +447,56 @@ func TestBootstrapAfterLoginKeepsKeyCount(t *testing.T) {
 		t.Fatalf("%d keys generated, want %d one-time + 1 fallback", carol.save.otk, device.MaxOneTimeKeys)
 	}
 }
+
+// benchView builds alice's view of ten users she verified, each with two
+// devices, on a real server; baseline is the bare /keys/query.
+func benchView(b *testing.B, evaluate bool) {
+	ctx := context.Background()
+	url := startServer(b)
+	alice := register(b, url, "alice", "pw")
+	alice.bootstrap(b)
+	var users []string
+	for i := range 10 {
+		u := register(b, url, fmt.Sprintf("user%d", i), "pw")
+		u.bootstrap(b)
+		c2, _ := client.New(url)
+		lr, err := c2.Login(ctx, u.dev.UserID(), "pw", "", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		d2, _ := device.New(lr.UserID, lr.DeviceID, rand.Reader)
+		if _, err := client.UploadDeviceKeys(ctx, c2, d2, rand.Reader, &memSaver{}, true, map[string]int{device.AlgSignedCurve25519: 50}, nil, false); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := client.VerifyOwnDevice(ctx, u.c, u.in(), u.keys, lr.DeviceID); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := client.VerifyUser(ctx, alice.c, alice.in(), alice.keys, u.dev.UserID(), u.master); err != nil {
+			b.Fatal(err)
+		}
+		users = append(users, u.dev.UserID())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if !evaluate {
+			if _, err := alice.c.QueryKeys(ctx, append([]string{alice.dev.UserID()}, users...)...); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		tv, err := client.BuildTrustView(ctx, alice.c, alice.in(), users...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r := tv.Users[users[9]]; !r.Verified || len(r.Devices) != 2 || !r.Devices[1].Trusted {
+			b.Fatalf("view %+v", r)
+		}
+	}
+}
+
+// BenchmarkBuildTrustView: /keys/query of 11 users plus every decision.
+func BenchmarkBuildTrustView(b *testing.B) { benchView(b, true) }
+
+// BenchmarkQueryKeysBaseline: the same /keys/query alone.
+func BenchmarkQueryKeysBaseline(b *testing.B) { benchView(b, false) }
