@@ -38,6 +38,7 @@ Note that a private key given with --private-key is visible to other users of
 this machine through the process list; use these commands for debugging.`,
 	}
 	c.AddCommand(newBackupDecryptCmd(), newBackupEncryptCmd(), newBackupKeygenCmd())
+	c.AddCommand(newBackupAccountCmds(s)...)
 	return c
 }
 
