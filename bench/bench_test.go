@@ -207,7 +207,7 @@ func checkResult(t *testing.T, r Result) {
 	}
 	if isSyncWake(Scenario(r.Scenario)) {
 		if r.P50FromSendMs == nil || r.P99FromSendMs == nil || *r.P50FromSendMs > *r.P99FromSendMs || *r.P50FromSendMs < 0 {
-			t.Errorf("%s against %s: wake delays from send %v %v", r.Scenario, r.Against, r.P50FromSendMs, r.P99FromSendMs)
+			t.Errorf("%s against %s: wake delays from send %v %v", r.Scenario, r.Against, *r.P50FromSendMs, *r.P99FromSendMs)
 		}
 	} else if r.P50FromSendMs != nil {
 		t.Errorf("%s: delays from send outside sync-wake", r.Scenario)

@@ -264,7 +264,10 @@ events:
 			select {
 			case r := <-reports:
 				take(r)
-				if r.err == nil && sp.watches[r.watcher] == ti && !seen[r.watcher] && slices.Contains(r.changed, t.userID) {
+				// An answer from before the change was sent is a late one
+				// to an earlier change (the ceiling lists every target in
+				// every answer), not this wake.
+				if r.err == nil && sp.watches[r.watcher] == ti && !seen[r.watcher] && !r.at.Before(tSend) && slices.Contains(r.changed, t.userID) {
 					seen[r.watcher] = true
 					nseen++
 					res.latency = append(res.latency, max(0, r.at.Sub(t0)))
