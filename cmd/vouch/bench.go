@@ -40,7 +40,9 @@ concurrent clients for --duration (and at most --max-requests requests):
   keys-upload        POST /keys/upload with 5 fresh signed one-time keys
                      (signed beforehand)
   sync-wake          the delay from a watched user's change (its HTTP 200)
-                     to each watcher's long-polling /sync returning with it
+                     to its watcher's long-polling /sync returning with it;
+                     each change concerns one of the --clients parked polls
+  sync-wake-fanout   the same with all watchers on the one changing user
 
 By default (--both) each scenario runs first against a bare net/http handler
 that only parses the JSON body and answers a fixed object (the ceiling: the
@@ -136,7 +138,7 @@ per-request growth.`,
 	f.IntVar(&cfg.Clients, "clients", def.Clients, "concurrent clients")
 	f.DurationVar(&cfg.Duration, "duration", def.Duration, "length of each timed phase")
 	f.Int64Var(&cfg.MaxRequests, "max-requests", def.MaxRequests, "most requests of each timed phase")
-	f.StringVar(&scenario, "scenario", "all", "all, or a comma-separated list of keys-query, signatures-upload, keys-upload, sync-wake")
+	f.StringVar(&scenario, "scenario", "all", "all, or a comma-separated list of keys-query, signatures-upload, keys-upload, sync-wake, sync-wake-fanout")
 	f.BoolVar(&ceilingOnly, "ceiling", false, "run only the bare HTTP+JSON handler (no server needed)")
 	f.BoolVar(&both, "both", true, "run the ceiling, then the server, and report ratios (--both=false: server only)")
 	f.DurationVar(&soak, "soak", 0, "run a mixed load for this long, sampling RSS every 10 s")
