@@ -21,6 +21,11 @@ func ParseUserKeys(resp *KeysQueryResponse, userID string) (u *trust.UserKeys, p
 	if resp == nil {
 		return u, []string{"no /keys/query response"}
 	}
+	if server := keys.UserID(userID).ServerName(); server != "" {
+		if f, ok := resp.Failures[server]; ok {
+			problems = append(problems, fmt.Sprintf("the homeserver could not get keys from %s: %s", server, f))
+		}
+	}
 	csk := func(m map[string]json.RawMessage, name string) *keys.CrossSigningKey {
 		raw, ok := m[userID]
 		if !ok {

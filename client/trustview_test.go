@@ -145,11 +145,12 @@ func TestParseUserKeysProblems(t *testing.T) {
 	evil := testidentity.New("@bob:localhost", bob.Master.B64)
 	q.r.DeviceKeys[bob.UserID][bob.Master.B64] = evil.DeviceKeys(bob.Master.B64)
 	q.r.DeviceKeys[bob.UserID]["B2"] = bob.DeviceKeys("B1") // listed under another ID
+	q.r.Failures = map[string]json.RawMessage{"localhost": json.RawMessage(`{"errcode":"M_UNKNOWN"}`)}
 	u, problems := client.ParseUserKeys(&q.r, bob.UserID)
 	if u.Master == nil || u.SelfSigning != nil || len(u.Devices) != 1 || u.Devices["B1"] == nil {
 		t.Fatalf("parsed %+v", u)
 	}
-	if len(problems) != 3 {
+	if len(problems) != 4 {
 		t.Fatalf("problems %q", problems)
 	}
 }
