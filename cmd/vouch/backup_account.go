@@ -443,6 +443,9 @@ The old version is kept unless --delete-old.`,
 			if err != nil {
 				return err
 			}
+			if _, err := a.Version(ctx, ""); err != nil {
+				return explainBackupErr(err, ss.acct.Homeserver)
+			}
 			local, err := ss.localSecrets()
 			if err != nil {
 				return err

@@ -77,13 +77,13 @@ func (ss *session) unlockSSSS(ctx context.Context, st *secrets.Store, local *sec
 		return nil, err
 	}
 	if !given {
-		cached := local.SSSS()
-		if cached == nil {
-			return nil, failf("secret storage is locked on this device: give --recovery-key KEY or --passphrase P (or set VOUCH_RECOVERY_KEY)")
-		}
 		def, err := st.DefaultKeyID(ctx)
 		if err != nil {
 			return nil, explainSecretsErr(err, ss.acct.Homeserver)
+		}
+		cached := local.SSSS()
+		if cached == nil {
+			return nil, failf("secret storage is locked on this device: give --recovery-key KEY or --passphrase P (or set VOUCH_RECOVERY_KEY)")
 		}
 		if def != cached.ID {
 			return nil, failf("the default secret storage key changed since this device cached it; give --recovery-key KEY")
