@@ -172,3 +172,34 @@ func BenchmarkCeilingHandler(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDriveCeiling is the whole request loop of a timed phase (client
+// and ceiling in one process, over loopback HTTP) per keys-query request:
+// the cost the bench itself adds to every figure.
+func BenchmarkDriveCeiling(b *testing.B) {
+	c, err := NewCeiling(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ls, err := StartLocal(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ls.Close()
+	p, err := syntheticPopulation(20, 2, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pl, err := keysQueryPlan(p, 10, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := endpoint{base: ls.URL, hc: newHTTPClient(1)}
+	defer e.hc.CloseIdleConnections()
+	b.ReportAllocs()
+	b.ResetTimer()
+	lr := drive(context.Background(), e, 1, time.Hour, int64(b.N), pl.next, pl.check)
+	if lr.errors != 0 {
+		b.Fatal(lr.firstErr)
+	}
+}
