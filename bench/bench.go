@@ -25,11 +25,11 @@ const (
 // Bounds on the configuration, so that a typo cannot start an endless or
 // enormous run.
 const (
-	MaxUsers       = 100_000
-	MaxDevices     = 100
-	MaxClients     = 1024
-	MaxDuration    = time.Hour
-	MaxRequestsCap = 100_000_000
+	MaxUsers       = 100_000     // most users a run registers
+	MaxDevices     = 100         // most devices per user
+	MaxClients     = 1024        // most concurrent clients
+	MaxDuration    = time.Hour   // longest timed phase
+	MaxRequestsCap = 100_000_000 // largest --max-requests
 )
 
 // Config is one bench run.
@@ -41,14 +41,14 @@ type Config struct {
 	// resident size read from /proc/self is the server's (plus the
 	// bench's own, which is small next to it).
 	ServerInProcess bool
-	Mode            Mode
+	Mode            Mode          // what runs: ceiling, server or both
 	Users           int           // users registered
 	Devices         int           // devices per user
 	QueryUsers      int           // users per /keys/query
 	Clients         int           // concurrent clients
 	Duration        time.Duration // per timed phase
 	MaxRequests     int64         // per timed phase
-	Scenarios       []Scenario
+	Scenarios       []Scenario    // run in this order
 	// VerifyDuration is how long the ed25519 baseline runs (0: 1.5 s).
 	VerifyDuration time.Duration
 	// Progress receives one human-readable line per step; nil for none.

@@ -182,11 +182,9 @@ func signaturesUploadPlan(p *population, clients int) (*plan, error) {
 		}
 	}
 	next := func(w, seq int, _ *[]byte) (request, bool, error) {
+		// w%n < callers: callers is min(clients, n) and w < clients.
 		u := p.users[w%n]
-		mine := bodies[w%n%callers]
-		if w%n >= callers { // more callers than precomputed: cannot happen as callers = min(clients, n)
-			return request{}, false, fmt.Errorf("%w: no signatures for worker %d", ErrConfig, w)
-		}
+		mine := bodies[w%n]
 		return request{method: http.MethodPost, path: pathSigsUpload, token: u.devices[0].token, body: mine[seq%len(mine)]}, true, nil
 	}
 	probe := func(ctx context.Context, e endpoint) error {
