@@ -238,10 +238,14 @@ func GetStatus(ctx context.Context, a *API, version string, viewer trust.Viewer,
 // Session is one room key to back up: its place, metadata, plaintext
 // (a BackedUpSession JSON object) and how this device came to hold it.
 type Session struct {
-	RoomID     string
-	SessionID  string
-	Meta       backup.KeyBackupDataMeta
-	Plaintext  []byte
+	// RoomID and SessionID place the session in the backup.
+	RoomID    string
+	SessionID string
+	// Meta is the cleartext metadata the server's replacement rule uses.
+	Meta backup.KeyBackupDataMeta
+	// Plaintext is the BackedUpSession JSON object (holds the session key).
+	Plaintext []byte
+	// Provenance decides the signed authenticated flag (seed 003).
 	Provenance backup.Provenance
 }
 
@@ -250,6 +254,8 @@ type UploadOptions struct {
 	// BatchSize is the number of sessions per PUT; 0 means 1,000.
 	BatchSize int
 	// Rand is the source of ephemeral keys; nil means crypto/rand.Reader.
+	// Sessions are encrypted in parallel, so it must be safe for
+	// concurrent use.
 	Rand io.Reader
 	// Progress, when not nil, is called after each batch.
 	Progress func(done, total int)
@@ -257,8 +263,11 @@ type UploadOptions struct {
 
 // UploadResult is the server's answer to the last batch.
 type UploadResult struct {
-	Etag     string
-	Count    int
+	// Etag and Count are the version's etag and key count after the last
+	// batch.
+	Etag  string
+	Count int
+	// Uploaded is the number of sessions sent.
 	Uploaded int
 }
 
@@ -313,18 +322,22 @@ func Upload(ctx context.Context, a *API, st *Status, k Keys, sessions []Session,
 
 // RestoredKey is one key read back from a backup.
 type RestoredKey struct {
-	RoomID    string                   `json:"room_id"`
-	SessionID string                   `json:"session_id"`
-	Meta      backup.KeyBackupDataMeta `json:"meta"`
+	// RoomID and SessionID place the key in the backup.
+	RoomID    string `json:"room_id"`
+	SessionID string `json:"session_id"`
+	// Meta is the server's cleartext metadata (unauthenticated).
+	Meta backup.KeyBackupDataMeta `json:"meta"`
 	// Restored is the decrypted session and whether it is authenticated.
 	Restored backup.RestoredSession `json:"-"`
 }
 
 // Failure is a key that could not be opened.
 type Failure struct {
+	// RoomID and SessionID place the key in the backup.
 	RoomID    string `json:"room_id"`
 	SessionID string `json:"session_id"`
-	Error     string `json:"error"`
+	// Error says why the key was refused.
+	Error string `json:"error"`
 }
 
 // RestoreResult is the outcome of Restore.
@@ -420,11 +433,14 @@ func Restore(ctx context.Context, a *API, st *Status, priv backup.PrivateKey, o 
 // ExportedKey is a restored key in the shape written by the CLI's restore
 // --output: the session plaintext and what vouch concluded about it.
 type ExportedKey struct {
-	RoomID        string          `json:"room_id"`
-	SessionID     string          `json:"session_id"`
-	Authenticated bool            `json:"authenticated"`
-	Reason        string          `json:"reason"`
-	Session       json.RawMessage `json:"session"`
+	// RoomID and SessionID place the key in the backup.
+	RoomID    string `json:"room_id"`
+	SessionID string `json:"session_id"`
+	// Authenticated and Reason are backup.RestoredSession's verdict.
+	Authenticated bool   `json:"authenticated"`
+	Reason        string `json:"reason"`
+	// Session is the decrypted BackedUpSession exactly as decrypted.
+	Session json.RawMessage `json:"session"`
 }
 
 // Export returns the restored keys with their plaintexts (which hold the

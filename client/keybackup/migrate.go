@@ -144,12 +144,15 @@ type MigrateOptions struct {
 
 // MigrateResult is the outcome of Migrate.
 type MigrateResult struct {
-	OldVersion    string `json:"old_version"`
-	NewVersion    string `json:"new_version"`
-	Copied        int    `json:"copied"`
-	Authenticated int    `json:"authenticated"`
-	Skipped       int    `json:"skipped"`
-	Resumed       bool   `json:"resumed"`
+	// OldVersion and NewVersion are the versions migrated from and to.
+	OldVersion string `json:"old_version"`
+	NewVersion string `json:"new_version"`
+	// Copied, Authenticated and Skipped are the checkpoint's counters.
+	Copied        int `json:"copied"`
+	Authenticated int `json:"authenticated"`
+	Skipped       int `json:"skipped"`
+	// Resumed is true when the run continued from a checkpoint file.
+	Resumed bool `json:"resumed"`
 	// Signing is the new version's backup signing key.
 	Signing backup.SigningKey `json:"-"`
 }

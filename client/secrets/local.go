@@ -22,9 +22,10 @@ const maxLocalFile = 64 << 10
 // state.db, and is equally sensitive (docs/secrets-and-backup.md). Its
 // String and GoString methods redact everything.
 type Local struct {
-	// SSSSKeyID and SSSSKey are the cached default secret storage key.
+	// SSSSKeyID is the ID of the cached default secret storage key.
 	SSSSKeyID string `json:"ssss_key_id,omitempty"`
-	SSSSKey   []byte `json:"ssss_key,omitempty"`
+	// SSSSKey is the cached raw secret storage key.
+	SSSSKey []byte `json:"ssss_key,omitempty"`
 	// BackupKey is the key backup decryption key (unpadded base64).
 	BackupKey string `json:"backup_key,omitempty"`
 	// BackupSigningKey is the backup signing key seed (unpadded base64).
