@@ -140,7 +140,14 @@ type Result struct {
 	// RatioToVerifyBound is, for signatures-upload against the server,
 	// the throughput over the bare ed25519 verification rate.
 	RatioToVerifyBound *float64 `json:"ratio_to_verify_bound,omitempty"`
-	FirstError         string   `json:"first_error,omitempty"`
+	// RatioToCeilingPlusVerify is, for signatures-upload against the
+	// server, the throughput over the rate of a handler that would do the
+	// ceiling's work plus one verification per request:
+	// 1 / (1/ceiling + 1/verifications per s). Informational: on a machine
+	// where one verification costs more than an HTTP round trip, the bound
+	// of RatioToVerifyBound is above the HTTP ceiling itself.
+	RatioToCeilingPlusVerify *float64 `json:"ratio_to_ceiling_plus_verify,omitempty"`
+	FirstError               string   `json:"first_error,omitempty"`
 }
 
 // Target is one of the issue's performance targets with its outcome. A
@@ -419,6 +426,10 @@ func (r *Report) fillRatios() {
 		}
 		if x.Scenario == string(SignaturesUpload) && r.Baseline != nil {
 			x.RatioToVerifyBound = ratio(x.ThroughputRPS, r.Baseline.VerifiesPerS)
+			if c, ok := ceil[x.Scenario]; ok && c.ThroughputRPS > 0 && r.Baseline.VerifiesPerS > 0 {
+				bound := 1 / (1/c.ThroughputRPS + 1/r.Baseline.VerifiesPerS)
+				x.RatioToCeilingPlusVerify = ratio(x.ThroughputRPS, bound)
+			}
 		}
 	}
 }

@@ -151,6 +151,7 @@ func TestFillRatios(t *testing.T) {
 		Results: []Result{
 			{Scenario: "keys-query", Against: "ceiling", ThroughputRPS: 1000, P99Ms: 2},
 			{Scenario: "keys-query", Against: "server", ThroughputRPS: 250, P99Ms: 8},
+			{Scenario: "signatures-upload", Against: "ceiling", ThroughputRPS: 1000},
 			{Scenario: "signatures-upload", Against: "server", ThroughputRPS: 700},
 			{Scenario: "sync-wake", Against: "ceiling", ThroughputRPS: 10, P99Ms: 0},
 			{Scenario: "sync-wake", Against: "server", ThroughputRPS: 10, P99Ms: 1},
@@ -161,10 +162,14 @@ func TestFillRatios(t *testing.T) {
 	if kq.RatioToCeiling == nil || *kq.RatioToCeiling != 0.25 || kq.P99OverCeiling == nil || *kq.P99OverCeiling != 4 {
 		t.Errorf("keys-query ratios %+v", kq)
 	}
-	if r := rep.Results[2].RatioToVerifyBound; r == nil || *r != 0.7 {
+	if r := rep.Results[3].RatioToVerifyBound; r == nil || *r != 0.7 {
 		t.Errorf("signatures-upload bound ratio %v", r)
 	}
-	sw := rep.Results[4]
+	// Ceiling 1000/s and 1000 verifications/s make 500/s together.
+	if r := rep.Results[3].RatioToCeilingPlusVerify; r == nil || *r != 1.4 {
+		t.Errorf("signatures-upload ceiling+verify ratio %v", r)
+	}
+	sw := rep.Results[5]
 	if sw.RatioToCeiling != nil || sw.P99OverCeiling != nil {
 		t.Errorf("sync-wake: paced rate or zero ceiling p99 gave a ratio: %+v", sw)
 	}
