@@ -129,9 +129,13 @@ type Result struct {
 	// negative, and including the change's own processing.
 	P50FromSendMs *float64 `json:"p50_from_send_ms,omitempty"`
 	P99FromSendMs *float64 `json:"p99_from_send_ms,omitempty"`
-	RSSBytes      int64    `json:"rss_bytes"`
-	RSSPeakBytes  int64    `json:"rss_peak_bytes"`
-	RSSOf         string   `json:"rss_of"`
+	// AvgResponseBytes is the mean size of the response bodies (not for
+	// sync-wake): the client reads them in the same process, so larger
+	// answers cost the server's figure some client time too.
+	AvgResponseBytes int64  `json:"avg_response_bytes,omitempty"`
+	RSSBytes         int64  `json:"rss_bytes"`
+	RSSPeakBytes     int64  `json:"rss_peak_bytes"`
+	RSSOf            string `json:"rss_of"`
 	// RatioToCeiling is this throughput over the ceiling's, for the
 	// server when the ceiling ran in the same run.
 	RatioToCeiling *float64 `json:"ratio_to_ceiling,omitempty"`
@@ -379,6 +383,9 @@ func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWak
 		RSSBytes:     lr.rssEnd,
 		RSSPeakBytes: lr.rssPeak,
 		RSSOf:        cfg.rssOf(against),
+	}
+	if lr.requests > 0 {
+		r.AvgResponseBytes = lr.respBytes / lr.requests
 	}
 	if len(lr.fromSend) > 0 {
 		fs := Summarize(lr.fromSend)

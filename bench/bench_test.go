@@ -214,8 +214,13 @@ func checkResult(t *testing.T, r Result) {
 		if r.P50FromSendMs == nil || r.P99FromSendMs == nil || *r.P50FromSendMs > *r.P99FromSendMs || *r.P50FromSendMs < 0 {
 			t.Errorf("%s against %s: wake delays from send %v %v", r.Scenario, r.Against, *r.P50FromSendMs, *r.P99FromSendMs)
 		}
-	} else if r.P50FromSendMs != nil {
-		t.Errorf("%s: delays from send outside sync-wake", r.Scenario)
+	} else {
+		if r.P50FromSendMs != nil {
+			t.Errorf("%s: delays from send outside sync-wake", r.Scenario)
+		}
+		if r.AvgResponseBytes <= 0 {
+			t.Errorf("%s against %s: average response %d bytes", r.Scenario, r.Against, r.AvgResponseBytes)
+		}
 	}
 	if _, err := json.Marshal(r); err != nil {
 		t.Error(err)

@@ -40,6 +40,8 @@ type loadResult struct {
 	firstErr error
 	rssEnd   int64
 	rssPeak  int64
+	// respBytes is the total size of the response bodies read.
+	respBytes int64
 }
 
 // drive runs clients workers against e until dur has passed, maxRequests
@@ -54,6 +56,7 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 	var (
 		started  atomic.Int64
 		done     atomic.Int64
+		bytesIn  atomic.Int64
 		errs     atomic.Int64
 		mu       sync.Mutex
 		lat      []time.Duration
@@ -78,6 +81,7 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 			mine := make([]time.Duration, 0, 1024)
 			var scratch []byte
 			var resp bytes.Buffer
+			var mineBytes int64
 			for seq := 0; ; seq++ {
 				if ctx.Err() != nil || time.Now().After(deadline) || started.Add(1) > maxRequests {
 					break
@@ -97,6 +101,7 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 					break // the run was cancelled: not a server error
 				}
 				done.Add(1)
+				mineBytes += int64(resp.Len())
 				switch {
 				case err != nil:
 					fail(err)
@@ -112,6 +117,7 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 					mine = append(mine, d)
 				}
 			}
+			bytesIn.Add(mineBytes)
 			mu.Lock()
 			lat = append(lat, mine...)
 			mu.Unlock()
@@ -122,13 +128,14 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 	close(stopRSS)
 	rssEnd, _ := ReadRSS()
 	return loadResult{
-		requests: done.Load(),
-		errors:   errs.Load(),
-		elapsed:  elapsed,
-		latency:  lat,
-		firstErr: firstErr,
-		rssEnd:   rssEnd,
-		rssPeak:  max(<-rssPeak, rssEnd),
+		requests:  done.Load(),
+		errors:    errs.Load(),
+		elapsed:   elapsed,
+		latency:   lat,
+		firstErr:  firstErr,
+		rssEnd:    rssEnd,
+		rssPeak:   max(<-rssPeak, rssEnd),
+		respBytes: bytesIn.Load(),
 	}
 }
 
