@@ -17,9 +17,9 @@ import (
 // same default cap as the key server's.
 const MaxCeilingBody = 1 << 20
 
-// ceilingReply is the fixed object the ceiling handler answers to every
+// CeilingReply is the fixed object the ceiling handler answers to every
 // request that carries a body.
-var ceilingReply = []byte(`{"ok":true}`)
+const CeilingReply = `{"ok":true}`
 
 // Ceiling is a bare net/http handler that measures the HTTP and JSON floor
 // of the machine: for every request with a body it reads the body, parses it
@@ -29,6 +29,7 @@ var ceilingReply = []byte(`{"ok":true}`)
 // requests with a body seen, so that sync-wake has a floor too.
 // It stores nothing and checks no access token.
 type Ceiling struct {
+	reply                  []byte // CeilingReply
 	syncPrefix, syncSuffix []byte // the fixed sync reply around next_batch
 
 	mu   sync.Mutex
@@ -47,6 +48,7 @@ func NewCeiling(changed []string) (*Ceiling, error) {
 		return nil, fmt.Errorf("bench: ceiling sync reply: %w", err)
 	}
 	return &Ceiling{
+		reply:      []byte(CeilingReply),
 		syncPrefix: append(append([]byte(`{"device_lists":`), lists...), `,"next_batch":"`...),
 		syncSuffix: []byte(`"}`),
 		wake:       make(chan struct{}),
@@ -96,7 +98,7 @@ func (c *Ceiling) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.broadcast()
-	_, _ = w.Write(ceilingReply)
+	_, _ = w.Write(c.reply)
 }
 
 // serveSync answers a GET like a /sync reduced to its stream position: at
