@@ -188,6 +188,18 @@ becomes the current one; the old one stays readable).`,
 			if err != nil {
 				return err
 			}
+			// auth_data signed by a master key that is not the published
+			// one would be trusted by no device: check first.
+			ownKeys, _, err := secrets.FetchOwnKeys(ctx, ss.c, ss.acct.UserID)
+			if err != nil {
+				return ss.explain(err)
+			}
+			if ownKeys.Master == nil {
+				return failf("your account has no published cross-signing identity; run `vouch bootstrap` first")
+			}
+			if _, published, err := ownKeys.Master.PublicKey(); err != nil || published != client.PublicKey(ss.cs.Master) {
+				return failf("the master signing key on this device is not your published one (your identity was reset elsewhere?); run `vouch secrets recover --recovery-key KEY`")
+			}
 			if cur, err := a.Version(ctx, ""); err == nil && !force {
 				return failf("a key backup already exists (version %s); see vouch backup status, or create a new version with --force", cur.Version)
 			} else if err != nil && !errors.Is(err, keybackup.ErrNoBackup) {

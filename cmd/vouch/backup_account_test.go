@@ -142,6 +142,18 @@ func TestBackupCLIEndToEnd(t *testing.T) {
 	if names["m.megolm_backup.v1"] != 1 || names["m.key_backup.signing"] != 1 {
 		t.Fatalf("backup keys not in secret storage: %v", names)
 	}
+	// Replacing the default key carries the backup keys over: the new
+	// recovery key is all device B gets.
+	out := a.must("secrets", "setup", "--force")
+	rk2 := recoveryKeyIn(t, out)
+	if rk2 == rk || !strings.Contains(out, "m.key_backup.signing") {
+		t.Fatalf("setup --force: %s", out)
+	}
+	names = secretNames(t, a.json("secrets", "show-names", "--json"))
+	if names["m.megolm_backup.v1"] != 2 || names["m.key_backup.signing"] != 2 || names["m.cross_signing.master"] != 2 {
+		t.Fatalf("after setup --force: %v", names)
+	}
+	rk = rk2
 	st := a.json("backup", "status", "--json")
 	if st["trusted"] != true || st["trust_path"] != "master_signing_key" || st["signing_key_trusted"] != true || st["count"] != 0.0 {
 		t.Fatalf("status on A: %v", st)
@@ -221,6 +233,11 @@ func TestBackupCLIEndToEnd(t *testing.T) {
 	if h := b.must("backup", "status"); !strings.Contains(h, "IGNORED") {
 		t.Fatalf("status of swapped backup: %s", h)
 	}
+
+	// A resets the identity; B's master key is stale and must not sign a
+	// new backup.
+	a.must("identity", "reset", "--yes")
+	b.fails("not your published one", "backup", "create", "--force")
 }
 
 // TestBackupCLIMigrate migrates an old unsigned backup through the CLI,

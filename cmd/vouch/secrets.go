@@ -191,6 +191,20 @@ Refused when secret storage already has a default key, unless --force
 			if err != nil {
 				return ss.explain(err)
 			}
+			// Backup keys this device knows move to the new key too, so a
+			// replaced default key does not strand them under the old one.
+			for _, e := range []struct{ name, value string }{
+				{ssss.SecretMegolmBackup, local.BackupKey},
+				{ssss.SecretKeyBackupSigning, local.BackupSigningKey},
+			} {
+				if e.value == "" {
+					continue
+				}
+				if err := st.Put(ctx, key, e.name, e.value, rand.Reader); err != nil {
+					return ss.explain(err)
+				}
+				written = append(written, e.name)
+			}
 			rk, err := key.RecoveryKey()
 			if err != nil {
 				return failf("%v", err)
