@@ -10,8 +10,13 @@ import (
 	"image/color"
 	"image/png"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	zxqr "github.com/makiuchi-d/gozxing/qrcode"
+	zxdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
 type validVector struct {
@@ -272,13 +277,9 @@ func TestPNGRoundTrip(t *testing.T) {
 	}
 }
 
-// TestLatin1Lossless checks the mapping the renderer relies on: every byte
-// value survives bytes -> ISO-8859-1 string -> gozxing byte segment.
-func TestLatin1Lossless(t *testing.T) {
-	s := latin1String([]byte{0x00, 0x7f, 0x80, 0xa0, 0xff})
-	if want := "\u0000\u007f\u0080\u00a0\u00ff"; s != want {
-		t.Fatalf("latin1String = %q, want %q", s, want)
-	}
+// TestPNGLossless checks that every byte value survives payload -> symbol
+// -> scanned byte segment.
+func TestPNGLossless(t *testing.T) {
 	c := allBytesCode()
 	payload, err := c.Encode()
 	if err != nil {
@@ -483,5 +484,91 @@ func BenchmarkPNG(b *testing.B) {
 		if _, err := PNG(c, 256); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPNGPlainByteMode checks that the symbol holds one plain BYTE-mode
+// segment with no ECI designator in front of it: the reader reports the
+// symbology identifier "]Q1" (an ECI would make it "]Q2"), and the byte
+// segment is the payload unchanged, for every valid vector and every byte value.
+func TestPNGPlainByteMode(t *testing.T) {
+	codes := map[string]Code{"all 256 byte values": allBytesCode()}
+	for _, v := range loadVectors(t).Valid {
+		codes[v.TransactionID[:min(len(v.TransactionID), 20)]] = v.code(t)
+	}
+	for name, c := range codes {
+		t.Run(name, func(t *testing.T) {
+			payload, err := c.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := PNG(c, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decoded, err := png.Decode(bytes.NewReader(img))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bmp, err := gozxing.NewBinaryBitmapFromImage(decoded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			md := res.GetResultMetadata()
+			if id := md[gozxing.ResultMetadataType_SYMBOLOGY_IDENTIFIER]; id != "]Q1" {
+				t.Errorf("symbology identifier = %v, want ]Q1 (no ECI, no FNC1)", id)
+			}
+			segs, _ := md[gozxing.ResultMetadataType_BYTE_SEGMENTS].([][]byte)
+			if len(segs) != 1 || !bytes.Equal(segs[0], payload) {
+				t.Fatalf("byte segments = %x, want one segment %x", segs, payload)
+			}
+		})
+	}
+}
+
+// TestSymbolExact decodes the module matrix of payloads of many sizes
+// (versions 1 to 40, levels M and L, one and two block groups) with the
+// reader's low-level decoder and requires the payload back with no error
+// corrected: a wrong padding, block split or interleaving would show up as
+// corrected errors even where Reed-Solomon could hide it.
+func TestSymbolExact(t *testing.T) {
+	for _, n := range []int{1, 14, 15, 16, 30, 60, 100, 150, 213, 300, 500, 1000, 1500, 2331, 2332, 2953} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			payload := make([]byte, n)
+			for i := range payload {
+				payload[i] = byte(i*7 + n)
+			}
+			m, err := symbol(payload)
+			if err != nil {
+				t.Fatalf("symbol: %v", err)
+			}
+			grid := make([][]bool, m.GetHeight())
+			for y := range grid {
+				grid[y] = make([]bool, m.GetWidth())
+				for x := range grid[y] {
+					grid[y][x] = m.Get(x, y) == 1
+				}
+			}
+			res, err := zxdecoder.NewDecoder().DecodeBoolMap(grid, nil)
+			if err != nil {
+				t.Fatalf("decode: %v", err)
+			}
+			if res.GetErrorsCorrected() != 0 {
+				t.Errorf("errors corrected = %d, want 0", res.GetErrorsCorrected())
+			}
+			if res.GetSymbologyModifier() != 1 {
+				t.Errorf("symbology modifier = %d, want 1 (no ECI)", res.GetSymbologyModifier())
+			}
+			if segs := res.GetByteSegments(); len(segs) != 1 || !bytes.Equal(segs[0], payload) {
+				t.Fatalf("byte segments differ from the payload")
+			}
+		})
+	}
+	if _, err := symbol(make([]byte, 2954)); !errors.Is(err, ErrRender) {
+		t.Fatalf("2954 bytes: err = %v, want ErrRender", err)
 	}
 }

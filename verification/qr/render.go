@@ -11,7 +11,6 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
-	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
 const (
@@ -20,53 +19,45 @@ const (
 	// QuietZone is the width of the light border around every rendering, in
 	// modules (ISO/IEC 18004 asks for four).
 	QuietZone = 4
-	// latin1 is the gozxing character set name that maps code points
-	// U+0000..U+00FF to single bytes 0x00..0xFF.
-	latin1 = "ISO-8859-1"
 )
 
-// latin1String maps every byte to the rune of the same value, so that
-// gozxing's ISO-8859-1 encoder turns the string back into exactly b.
-func latin1String(b []byte) string {
-	var sb strings.Builder
-	sb.Grow(2 * len(b))
-	for _, x := range b {
-		sb.WriteRune(rune(x))
-	}
-	return sb.String()
+// grid is a rendered symbol: side x side pixels, of which dark reports the
+// dark ones (the quiet zone and any centring margin are light).
+type grid struct {
+	side int
+	dark func(x, y int) bool
 }
 
-// matrix encodes c and returns the QR symbol at one pixel per module, or
-// scaled up to fit size x size pixels when size is larger, with the quiet zone.
-func matrix(c Code, size int) (*gozxing.BitMatrix, error) {
+// matrix encodes c and returns the QR symbol at one pixel per module with the
+// quiet zone, or scaled by a whole factor and centred in size x size pixels
+// when size is larger.
+func matrix(c Code, size int) (grid, error) {
 	payload, err := c.Encode()
 	if err != nil {
-		return nil, err
+		return grid{}, err
 	}
-	hints := map[gozxing.EncodeHintType]any{
-		// The payload is binary: ISO-8859-1 makes the encoder choose BYTE
-		// mode and write each byte unchanged.
-		gozxing.EncodeHintType_CHARACTER_SET:    latin1,
-		gozxing.EncodeHintType_ERROR_CORRECTION: decoder.ErrorCorrectionLevel_M,
-		gozxing.EncodeHintType_MARGIN:           QuietZone,
-	}
-	m, err := zxqr.NewQRCodeWriter().Encode(latin1String(payload), gozxing.BarcodeFormat_QR_CODE, size, size, hints)
+	m, err := symbol(payload)
 	if err != nil {
-		// Retry at the lowest error-correction level before giving up: long
-		// transaction IDs make large payloads.
-		hints[gozxing.EncodeHintType_ERROR_CORRECTION] = decoder.ErrorCorrectionLevel_L
-		var err2 error
-		m, err2 = zxqr.NewQRCodeWriter().Encode(latin1String(payload), gozxing.BarcodeFormat_QR_CODE, size, size, hints)
-		if err2 != nil {
-			return nil, fmt.Errorf("%w: %d-byte payload: %v", ErrRender, len(payload), err2)
-		}
+		return grid{}, err
 	}
-	return m, nil
+	dim := m.GetWidth()
+	full := dim + 2*QuietZone
+	side := max(size, full)
+	scale := side / full
+	margin := (side-full*scale)/2 + QuietZone*scale
+	return grid{side: side, dark: func(x, y int) bool {
+		mx, my := x-margin, y-margin
+		if mx < 0 || my < 0 {
+			return false
+		}
+		mx, my = mx/scale, my/scale
+		return mx < dim && my < dim && m.Get(mx, my) == 1
+	}}, nil
 }
 
 // PNG renders c as a black-on-white PNG image of at least size x size pixels
 // (larger if the symbol with its quiet zone needs more). The payload goes in a
-// single BYTE-mode segment.
+// single plain BYTE-mode segment, with no ECI designator.
 func PNG(c Code, size int) ([]byte, error) {
 	if size < 1 || size > MaxImageSize {
 		return nil, fmt.Errorf("qr png: size %d not in 1..%d: %w", size, MaxImageSize, ErrImageSize)
@@ -75,11 +66,11 @@ func PNG(c Code, size int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qr png: %w", err)
 	}
-	w, h := m.GetWidth(), m.GetHeight()
+	w, h := m.side, m.side
 	img := image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.White, color.Black})
 	for y := range h {
 		for x := range w {
-			if m.Get(x, y) {
+			if m.dark(x, y) {
 				img.SetColorIndex(x, y, 1)
 			}
 		}
@@ -101,13 +92,13 @@ func Terminal(c Code, darkOnLight bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("qr terminal: %w", err)
 	}
-	w, h := m.GetWidth(), m.GetHeight()
+	w, h := m.side, m.side
 	ink := func(x, y int) bool {
 		if y >= h {
 			// The odd last row's lower half belongs to the quiet zone.
 			return !darkOnLight
 		}
-		return m.Get(x, y) == darkOnLight
+		return m.dark(x, y) == darkOnLight
 	}
 	var sb strings.Builder
 	for y := 0; y < h; y += 2 {
