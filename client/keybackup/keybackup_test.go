@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"vouch/backup"
@@ -443,5 +444,64 @@ func TestMigrateResumable(t *testing.T) {
 	// A second migration of a signed backup is refused.
 	if _, err := keybackup.Migrate(ctx, d.api, opts); !errors.Is(err, keybackup.ErrAlreadySigned) {
 		t.Fatalf("second migration: %v", err)
+	}
+}
+
+// TestTrustPathOwnDevice: auth_data signed only by a device that the
+// master key's chain verifies is trusted by that path on another device,
+// sessions restore authenticated; signed by an unverified device, it is not.
+func TestTrustPathOwnDevice(t *testing.T) {
+	ctx := context.Background()
+	url := startServer(t)
+	first, rk, _ := setUp(t, url, 0)
+	k := keybackup.Keys{}
+	k.Private, _ = backup.GenerateKey(rand.Reader)
+	k.Signing, _ = backup.GenerateSigningKey(rand.Reader)
+	pub, _ := k.Private.PublicKey()
+	spub := k.Signing.PublicKey()
+	ad, _ := backup.NewAuthData(pub, &spub)
+	byDevice, err := first.dev.Sign(ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := first.api.CreateVersion(ctx, byDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := secondDevice(t, url, first.userID())
+	recoverOn(t, second, rk)
+	st, err := keybackup.GetStatus(ctx, second.api, "", mustViewer(t, second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != v || st.Path != "verified_own_device" || st.DeviceID != first.dev.DeviceID() || !st.SigningKeyTrusted {
+		t.Fatalf("device-signed backup: %+v", st)
+	}
+	if _, err := keybackup.Upload(ctx, second.api, st, k, sessions(20, backup.TrustedForward), keybackup.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := keybackup.Restore(ctx, second.api, st, k.Private, keybackup.RestoreOptions{})
+	if err != nil || res.Authenticated != 20 {
+		t.Fatalf("restore: %+v %v", res, err)
+	}
+	// The second device is not signed by the self-signing key: auth_data
+	// signed by it alone is not trusted.
+	bySecond, err := second.dev.Sign(ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.api.UpdateVersion(ctx, v, bySecond); err != nil {
+		t.Fatal(err)
+	}
+	st, err = keybackup.GetStatus(ctx, first.api, "", mustViewer(t, first), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Trusted || !strings.Contains(st.Reason, "not verified") {
+		t.Fatalf("unverified device's auth_data: %+v", st)
+	}
+	res, err = keybackup.Restore(ctx, first.api, st, k.Private, keybackup.RestoreOptions{})
+	if err != nil || res.Authenticated != 0 || res.Unauthenticated != 20 {
+		t.Fatalf("restore: %+v %v", res, err)
 	}
 }
