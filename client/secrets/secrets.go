@@ -117,8 +117,9 @@ type CreateOptions struct {
 	// Iterations is the PBKDF2 iteration count for a passphrase key; 0
 	// means ssss.DefaultIterations (500,000). Only tests pass less.
 	Iterations int
-	// Replace allows replacing an existing default key. Secrets stored under
-	// the old key stay readable with the old key only.
+	// Replace allows replacing an existing default key. Secrets stored
+	// under the old key stay readable with the old key until they are
+	// written again (Put keeps only the new key's copy).
 	Replace bool
 	// Rand is the randomness source (crypto/rand.Reader in production).
 	Rand io.Reader
@@ -268,7 +269,11 @@ func (s *Store) Unlock(ctx context.Context, keyID string, cred Credential) (*Key
 }
 
 // Put stores secret under the name vouch writes for name (ssss.WriteName),
-// encrypted with key. Copies of the secret under other keys are kept.
+// encrypted with key only: copies under other keys are dropped. Another
+// key's copy may hold an older value that this client cannot re-encrypt,
+// and keeping it would let two keys give two answers — or let a replaced
+// (perhaps leaked) key keep reading the new value's predecessor. Other
+// clients write secrets the same way.
 func (s *Store) Put(ctx context.Context, key *Key, name, secret string, rand io.Reader) error {
 	if key == nil {
 		return fmt.Errorf("secrets: nil key")
@@ -277,18 +282,11 @@ func (s *Store) Put(ctx context.Context, key *Key, name, secret string, rand io.
 		return fmt.Errorf("secrets: no randomness source")
 	}
 	typ := ssss.WriteName(name)
-	var content ssss.SecretContent
-	if _, err := s.getAccountData(ctx, typ, &content); err != nil {
-		// A malformed old value is overwritten rather than blocking the write.
-		if !errors.Is(err, ErrBadAccountData) {
-			return err
-		}
-		content = ssss.SecretContent{}
-	}
 	enc, err := ssss.Encrypt(key.Raw, typ, []byte(secret), rand)
 	if err != nil {
 		return fmt.Errorf("secrets: encrypting %s: %w", typ, err)
 	}
+	var content ssss.SecretContent
 	content.Set(key.ID, enc)
 	if err := s.c.PutAccountData(ctx, s.userID, typ, content); err != nil {
 		return fmt.Errorf("secrets: storing %s: %w", typ, err)

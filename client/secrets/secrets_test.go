@@ -275,10 +275,27 @@ func TestPutGetList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Put(ctx, k1, ssss.SecretMegolmBackup, "backup-key-1", rand.Reader); err != nil {
+	if err := s.Put(ctx, k1, ssss.SecretMegolmBackup, "backup-key-0", rand.Reader); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := s.Get(ctx, k1, ssss.SecretMegolmBackup); err != nil || got != "backup-key-0" {
+		t.Fatalf("Get with %s: %q, %v", k1.ID, got, err)
+	}
+	// Written again under k2, the secret keeps no copy under k1 (which
+	// would still hold the old value).
 	if err := s.Put(ctx, k2, ssss.SecretMegolmBackup, "backup-key-1", rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, k1, ssss.SecretMegolmBackup); !errors.Is(err, secrets.ErrSecretNotFound) {
+		t.Fatalf("stale copy under the old key: %v", err)
+	}
+	// A copy under two keys, as another client may write it.
+	encK1, _ := ssss.Encrypt(k1.Raw, ssss.SecretMegolmBackup, []byte("backup-key-1"), rand.Reader)
+	encK2, _ := ssss.Encrypt(k2.Raw, ssss.SecretMegolmBackup, []byte("backup-key-1"), rand.Reader)
+	both := ssss.SecretContent{}
+	both.Set(k1.ID, encK1)
+	both.Set(k2.ID, encK2)
+	if err := c.PutAccountData(ctx, s.UserID(), ssss.SecretMegolmBackup, both); err != nil {
 		t.Fatal(err)
 	}
 	// Written under any spelling, the MSC2882 key lands under vouch's name.
