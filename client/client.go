@@ -78,10 +78,10 @@ func WithSleep(sleep func(context.Context, time.Duration) error) Option {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrBadURL, baseURL, err)
+		return nil, fmt.Errorf("%w: %q: want an absolute URL such as http://127.0.0.1:8008 (%v)", ErrBadURL, baseURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: %q: want http:// or https:// and a host", ErrBadURL, baseURL)
+		return nil, fmt.Errorf("%w: %q: want http:// or https:// and a host, such as http://127.0.0.1:8008", ErrBadURL, baseURL)
 	}
 	c := &Client{
 		base:       u,

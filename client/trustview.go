@@ -137,7 +137,7 @@ func EvaluateTrust(resp *KeysQueryResponse, in TrustInputs, users []string) *Tru
 			_, r.Master, _ = uk.Master.PublicKey()
 			r.Fingerprint = FormatFingerprint(r.Master)
 		}
-		r.Decision = explained(viewer.User(uk), userID, "")
+		r.Decision = explained(viewer.User(uk), in.UserID, userID, "")
 		r.Verified = r.Decision.Trusted
 		pin := in.Pins[userID]
 		if pin.UserID == "" {
@@ -174,7 +174,7 @@ func EvaluateTrust(resp *KeysQueryResponse, in TrustInputs, users []string) *Tru
 		for _, id := range ids {
 			d := uk.Devices[id]
 			ed, _ := d.Ed25519()
-			dr := DeviceReport{DeviceID: id, Curve25519: d.Curve25519(), Decision: explained(viewer.Device(uk, id), userID, id)}
+			dr := DeviceReport{DeviceID: id, Curve25519: d.Curve25519(), Decision: explained(viewer.Device(uk, id), in.UserID, userID, id)}
 			if ed != nil {
 				dr.Ed25519 = d.Keys["ed25519:"+id]
 			}
@@ -191,7 +191,7 @@ func EvaluateTrust(resp *KeysQueryResponse, in TrustInputs, users []string) *Tru
 
 // explained replaces the reason of an untrusted decision by a sentence for
 // people when the cause is a common one; Cause keeps the detail.
-func explained(d Decision, userID, deviceID string) Decision {
+func explained(d Decision, viewerID, userID, deviceID string) Decision {
 	if d.Trusted || d.Cause == nil {
 		return d
 	}
@@ -201,7 +201,7 @@ func explained(d Decision, userID, deviceID string) Decision {
 	}
 	switch {
 	case errors.Is(d.Cause, trust.ErrOwnMasterNotTrusted):
-		d.Reason = "this device does not trust your own cross-signing identity yet (run vouch bootstrap, or vouch verify user <you> --fingerprint FP)"
+		d.Reason = "this device does not trust your own cross-signing identity yet (compare your fingerprint with a device that trusts it, then vouch verify user " + viewerID + " --fingerprint FP)"
 	case errors.Is(d.Cause, trust.ErrNoMasterKey) && len(d.Path) == 0:
 		d.Reason = "you have no cross-signing identity yet (run vouch bootstrap)"
 	case errors.Is(d.Cause, trust.ErrNoMasterKey):

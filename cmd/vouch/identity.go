@@ -88,6 +88,16 @@ you again, and your other devices must be signed again
 			for _, u := range done {
 				fmt.Fprintf(out, "Signed %s again with your new user-signing key.\n", u)
 			}
+			// Name the devices that lost their signature, so the next step
+			// can be copied.
+			if tv, err := ss.view(ctx, ss.acct.UserID); err == nil {
+				for _, d := range tv.Users[ss.acct.UserID].Devices {
+					if !d.Trusted && d.DeviceID != ss.acct.DeviceID {
+						fmt.Fprintf(out, "Sign your other device again: vouch verify device %s\n", d.DeviceID)
+					}
+				}
+			}
+			fmt.Fprintln(out, "Tell the people who verified you: they will see an identity change and must verify your new fingerprint.")
 			return nil
 		},
 	}
@@ -118,6 +128,11 @@ you run vouch verify user.`,
 			if err := checkUserArg(userID); err != nil {
 				return err
 			}
+			if fingerprint != "" {
+				if err := checkFingerprintArg(fingerprint, userID); err != nil {
+					return err
+				}
+			}
 			ctx := cmd.Context()
 			ss, err := openSession(ctx, &f, s)
 			if err != nil {
@@ -134,6 +149,11 @@ you run vouch verify user.`,
 			r := tv.Users[userID]
 			if r.Master == "" {
 				return failf("%s has no cross-signing identity to approve", userID)
+			}
+			// A fingerprint that does not match means "do not approve": check
+			// it before the pin moves.
+			if fingerprint != "" && !client.FingerprintMatches(fingerprint, r.Master) {
+				return failf("fingerprint does not match %s's new master signing key: nothing approved; do NOT trust this identity until %s reads you their fingerprint (vouch status) again", userID, userID)
 			}
 			pin := r.Pin.Approve(r.Master)
 			if err := ss.st.SavePin(ctx, pin); err != nil {

@@ -57,7 +57,7 @@ from a device that holds your cross-signing keys.`,
 			}
 			c, err := client.New(server)
 			if err != nil {
-				return failf("--server: %v", err)
+				return failf("--server %q is not a homeserver URL; give one like http://127.0.0.1:8008", server)
 			}
 			pw, err := passwordSource(s, "Password for "+f.user+": ")(ctx)
 			if err != nil {

@@ -212,9 +212,10 @@ func TestEndToEndJourney(t *testing.T) {
 		t.Fatal("reset kept the fingerprint")
 	}
 	fails("alice", "does not match", "identity", "approve", "@bob:localhost", "--fingerprint", bobFP)
-	if tr := jsonOut("alice", "trust", "@bob:localhost", "--json"); tr["verified"] != false {
-		t.Fatalf("verified after a failed approval: %v", tr)
+	if tr := jsonOut("alice", "trust", "@bob:localhost", "--json"); tr["verified"] != false || tr["needs_approval"] != true {
+		t.Fatalf("verified or approved after a failed approval: %v", tr)
 	}
+	fails("alice", "typo", "identity", "approve", "@bob:localhost", "--fingerprint", newFP[:len(newFP)-1]+"/")
 	must("alice", "identity", "approve", "@bob:localhost", "--fingerprint", newFP)
 	tr = jsonOut("alice", "trust", "@bob:localhost", "--json")
 	if tr["verified"] != true || tr["needs_approval"] != false {

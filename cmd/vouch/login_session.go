@@ -254,7 +254,7 @@ func explainErr(err error, server string) error {
 	case errors.Is(err, context.Canceled):
 		return failf("interrupted")
 	case errors.Is(err, client.ErrNetwork):
-		return failf("cannot reach the server %s (is it running? check --server): %v", server, err)
+		return failf("cannot reach the server %s: %s (is it running? check --server)", server, networkCause(err))
 	case client.IsCode(err, client.CodeUnknownToken), client.IsCode(err, client.CodeMissingToken):
 		return failf("the server no longer accepts this login; run `vouch login` again")
 	case errors.Is(err, client.ErrAuthRequired) && client.IsCode(err, client.CodeForbidden):
@@ -314,4 +314,22 @@ func progressTo(w io.Writer) (client.Progress, func()) {
 			open = false
 		}
 	}
+}
+
+// networkCause is the transport detail of a client.ErrNetwork error (such as
+// "connect: connection refused"), without the request and the sentinel's
+// own words, which the caller's message already says.
+func networkCause(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, client.ErrNetwork.Error()); i >= 0 {
+		msg = msg[i+len(client.ErrNetwork.Error()):]
+		// "… at HOST: dial tcp HOST: connect: connection refused"
+		if j := strings.Index(msg, ": "); j >= 0 {
+			msg = msg[j+2:]
+		}
+	}
+	if k := strings.LastIndex(msg, ": "); k >= 0 && strings.HasPrefix(msg, "dial ") {
+		msg = msg[k+2:]
+	}
+	return msg
 }

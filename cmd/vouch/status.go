@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -61,12 +62,14 @@ keys themselves), this device's ed25519 key, and each of your devices with
 			case r.NeedsApproval:
 				fmt.Fprintf(out, "! Your published identity %s is not the one this device trusts; if you reset it elsewhere, log in again and sign this device from there.\n", r.Fingerprint)
 			case !r.Verified:
-				fmt.Fprintf(out, "Your fingerprint: %s (not trusted on this device: %s)\n", r.Fingerprint, r.Decision.Reason)
+				fmt.Fprintf(out, "Your fingerprint: %s (not yet trusted on this device)\n", r.Fingerprint)
+				fmt.Fprintf(out, "Next: compare it with vouch status on a device that trusts it, then run vouch verify user %s --fingerprint FP here,\n"+
+					"and vouch verify device %s on a device that holds your self-signing key (or move the keys here: vouch identity export/import).\n", me, ss.acct.DeviceID)
 			default:
 				fmt.Fprintf(out, "Your fingerprint: %s\n", r.Fingerprint)
 			}
 			if len(held) > 0 {
-				fmt.Fprintf(out, "Cross-signing private keys on this device: %v\n", held)
+				fmt.Fprintf(out, "Cross-signing private keys on this device: %s\n", strings.ReplaceAll(strings.Join(held, ", "), "_", "-"))
 			}
 			for _, d := range r.Devices {
 				this := ""

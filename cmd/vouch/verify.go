@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -65,8 +66,8 @@ theirs that you verified the old way (vouch verify device --owner) signed it.`,
 				return failf("--fingerprint is required: compare it with %s out of band first", userID)
 			}
 			if fingerprint != "" {
-				if _, err := keys.DecodePublicKey(client.NormalizeFingerprint(fingerprint)); err != nil {
-					return failf("--fingerprint %q is not a fingerprint (43 base64 characters, spaces allowed)", fingerprint)
+				if err := checkFingerprintArg(fingerprint, userID); err != nil {
+					return err
 				}
 			}
 			ctx := cmd.Context()
@@ -247,4 +248,19 @@ func verifyOwnIdentity(cmd *cobra.Command, ss *session, fingerprint string) erro
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "This device now trusts your identity %s.\n", client.FormatFingerprint(pub))
 	return nil
+}
+
+// checkFingerprintArg validates a --fingerprint typed by a person. Forty-three
+// characters of the base64 alphabet whose last one cannot end a 32-byte key
+// is a typo (the fingerprint of a real key never looks like that), so it gets
+// its own message.
+func checkFingerprintArg(fp, userID string) error {
+	norm := client.NormalizeFingerprint(fp)
+	if _, err := keys.DecodePublicKey(norm); err == nil {
+		return nil
+	}
+	if len(norm) == 43 && strings.Trim(norm, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") == "" {
+		return failf("--fingerprint %q cannot be anyone's fingerprint (its last character is impossible for a key): a typo? compare it with %s again", fp, userID)
+	}
+	return failf("--fingerprint %q is not a fingerprint (43 base64 characters, spaces allowed)", fp)
 }

@@ -41,9 +41,9 @@ type watchEvent struct {
 func (e watchEvent) text() string {
 	switch e.Event {
 	case "tracking":
-		return fmt.Sprintf("%s: tracking (verified: %v)", e.UserID, e.Verified)
+		return fmt.Sprintf("%s: watching (%s)", e.UserID, verifiedWord(e.Verified))
 	case "identity_changed":
-		s := fmt.Sprintf("%s: IDENTITY CHANGED: master key %s → %s", e.UserID, e.Old, e.New)
+		s := fmt.Sprintf("%s: IDENTITY CHANGED: fingerprint %s → %s", e.UserID, client.FormatFingerprint(e.Old), client.FormatFingerprint(e.New))
 		if e.WasVerified {
 			s += " (you had verified them)"
 		}
@@ -52,21 +52,39 @@ func (e watchEvent) text() string {
 		}
 		return s
 	case "identity_created":
-		return fmt.Sprintf("%s: published a cross-signing identity %s", e.UserID, e.New)
+		return fmt.Sprintf("%s: published a cross-signing identity, fingerprint %s", e.UserID, client.FormatFingerprint(e.New))
 	case "identity_removed":
-		return fmt.Sprintf("%s: no longer publishes a cross-signing identity (was %s)", e.UserID, e.Old)
+		return fmt.Sprintf("%s: no longer publishes a cross-signing identity (was %s)", e.UserID, client.FormatFingerprint(e.Old))
 	case "verified":
 		return fmt.Sprintf("%s: now verified", e.UserID)
 	case "unverified":
 		return fmt.Sprintf("%s: no longer verified: %s", e.UserID, e.Reason)
 	case "device_added":
-		return fmt.Sprintf("%s: new device %s (trusted: %v)", e.UserID, e.DeviceID, *e.Trusted)
+		return fmt.Sprintf("%s: new device %s (%s)", e.UserID, e.DeviceID, trustedWord(e.Trusted))
 	case "device_removed":
 		return fmt.Sprintf("%s: device %s removed", e.UserID, e.DeviceID)
 	case "device_trust_changed":
-		return fmt.Sprintf("%s: device %s trusted: %v", e.UserID, e.DeviceID, *e.Trusted)
+		if e.Trusted != nil && *e.Trusted {
+			return fmt.Sprintf("%s: device %s is now trusted", e.UserID, e.DeviceID)
+		}
+		return fmt.Sprintf("%s: device %s is no longer trusted", e.UserID, e.DeviceID)
 	}
 	return e.UserID + ": " + e.Event
+}
+
+func verifiedWord(v bool) string {
+	if v {
+		return "verified"
+	}
+	return "not verified"
+}
+
+// trustedWord reads a device's trust mark; nil (unknown) reads as not trusted.
+func trustedWord(t *bool) string {
+	if t != nil && *t {
+		return "trusted"
+	}
+	return "not trusted"
 }
 
 // diffReport compares a user report with the previous snapshot.
@@ -259,6 +277,9 @@ device's one-time keys topped up from the counts /sync reports.
 			since, err := ss.st.SyncToken(ctx)
 			if err != nil {
 				return done(failf("%v", err))
+			}
+			if !once && isTerminalWriter(cmd.ErrOrStderr()) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "Watching for key and identity changes (Ctrl-C to stop)…")
 			}
 			for {
 				wait := poll

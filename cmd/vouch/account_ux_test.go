@@ -1,0 +1,101 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"vouch/client"
+	"vouch/keys"
+)
+
+// TestAccountMessagesSayWhatNext drives the account commands in-process
+// against a real server and checks the human output where a person needs to
+// know what to do next: lists read as words, a second device is told how to
+// get trusted (not to bootstrap again), a mistyped fingerprint is called a
+// typo, and a reset names the devices to sign again.
+func TestAccountMessagesSayWhatNext(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	url := startInProcessServer(t)
+	t.Setenv("VOUCH_PASSWORD", "alice-password")
+	first, second := t.TempDir(), t.TempDir()
+	must := func(dir string, args ...string) string {
+		t.Helper()
+		code, out, errOut := acctRun(t, dir, args...)
+		if code != 0 {
+			t.Fatalf("vouch %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	must(first, "login", "--server", url, "--user", "@alice:localhost", "--register")
+	must(first, "bootstrap")
+	st := must(first, "status")
+	if !strings.Contains(st, "Cross-signing private keys on this device: master, self-signing, user-signing\n") {
+		t.Errorf("status lists held keys badly:\n%s", st)
+	}
+
+	must(second, "login", "--server", url, "--user", "@alice:localhost")
+	dev2 := strings.TrimSpace(strings.Fields(strings.SplitN(must(second, "whoami"), ", device ", 2)[1])[0])
+	dev2 = strings.TrimSuffix(dev2, ",")
+	st = must(second, "status")
+	if strings.Contains(st, "vouch bootstrap") || strings.Contains(st, "<you>") {
+		t.Errorf("second device told to bootstrap or given a placeholder:\n%s", st)
+	}
+	for _, want := range []string{"vouch verify device " + dev2, "vouch verify user @alice:localhost --fingerprint"} {
+		if !strings.Contains(st, want) {
+			t.Errorf("second device's status lacks %q:\n%s", want, st)
+		}
+	}
+
+	// A fingerprint of the right length whose last character cannot end a
+	// 32-byte key is a typo, not "not a fingerprint".
+	fp := client.NormalizeFingerprint(must(first, "status", "--json")[strings.Index(must(first, "status", "--json"), `"master_key": "`)+len(`"master_key": "`):][:43])
+	typo := fp[:42] + "/"
+	if _, err := keys.DecodePublicKey(typo); err == nil {
+		t.Fatalf("test typo %q is a valid key", typo)
+	}
+	code, _, errOut := acctRun(t, second, "verify", "user", "@alice:localhost", "--fingerprint", client.FormatFingerprint(typo))
+	if code != 1 || !strings.Contains(errOut, "typo") {
+		t.Errorf("mistyped fingerprint: exit %d, %q", code, errOut)
+	}
+
+	out := must(first, "identity", "reset", "--yes")
+	if !strings.Contains(out, "vouch verify device "+dev2) {
+		t.Errorf("reset does not say which devices to sign again:\n%s", out)
+	}
+}
+
+// TestConnectionMessages checks the wording of a bad --server and of a server
+// that is down: one plain sentence with an example, no parser internals and
+// no repetition.
+func TestConnectionMessages(t *testing.T) {
+	t.Setenv("VOUCH_PASSWORD", "pw")
+	code, _, errOut := acctRun(t, t.TempDir(), "login", "--server", "127.0.0.1:8008", "--user", "@alice:localhost")
+	if code != 1 || !strings.Contains(errOut, "http://127.0.0.1:8008") || strings.Contains(errOut, "first path segment") {
+		t.Errorf("URL without scheme: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = acctRun(t, t.TempDir(), "login", "--server", "http://"+closedPort(t), "--user", "@alice:localhost")
+	if code != 1 || strings.Count(errOut, "cannot reach") != 1 {
+		t.Errorf("server down: exit %d, %q", code, errOut)
+	}
+}
+
+// TestWatchTextReadsAsSentences checks that watch's human lines say
+// "trusted"/"not trusted" rather than printing Go booleans.
+func TestWatchTextReadsAsSentences(t *testing.T) {
+	yes, no := true, false
+	for _, e := range []watchEvent{
+		{UserID: "@bob:localhost", Event: "tracking", Verified: true},
+		{UserID: "@bob:localhost", Event: "tracking"},
+		{UserID: "@bob:localhost", Event: "device_added", DeviceID: "D", Trusted: &no},
+		{UserID: "@bob:localhost", Event: "device_added", DeviceID: "D", Trusted: &yes},
+		{UserID: "@bob:localhost", Event: "device_trust_changed", DeviceID: "D", Trusted: &no},
+		{UserID: "@bob:localhost", Event: "device_trust_changed", DeviceID: "D", Trusted: &yes},
+	} {
+		s := e.text()
+		if strings.Contains(s, "true") || strings.Contains(s, "false") {
+			t.Errorf("%s: %q prints a boolean", e.Event, s)
+		}
+	}
+}
