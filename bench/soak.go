@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -29,8 +30,12 @@ type SoakSample struct {
 	// collection that returns freed memory to the system; only with an
 	// in-process server, and then the figure the summary uses.
 	RSSAfterGCBytes int64 `json:"rss_after_gc_bytes,omitempty"`
-	Requests        int64 `json:"requests"`
-	Errors          int64 `json:"errors"`
+	// GoHeapInuseBytes is the Go heap in use after that collection (only
+	// with an in-process server): RSS growth outside it is memory the Go
+	// runtime does not manage, such as SQLite's page cache.
+	GoHeapInuseBytes int64 `json:"go_heap_inuse_bytes,omitempty"`
+	Requests         int64 `json:"requests"`
+	Errors           int64 `json:"errors"`
 	// IntervalRPS is the rate of successful requests since the previous
 	// sample.
 	IntervalRPS float64 `json:"interval_rps"`
@@ -46,12 +51,16 @@ type SoakSummary struct {
 	Samples   int     `json:"samples"`
 	// The RSS figures are after a forced GC with an in-process server
 	// (see SoakSample.RSSAfterGCBytes), raw otherwise.
-	RSSFirst   int64  `json:"rss_first_bytes"`
-	RSSLast    int64  `json:"rss_last_bytes"`
-	RSSMin     int64  `json:"rss_min_bytes"`
-	RSSMax     int64  `json:"rss_max_bytes"`
-	RSSOf      string `json:"rss_of"`
-	FirstError string `json:"first_error,omitempty"`
+	RSSFirst int64  `json:"rss_first_bytes"`
+	RSSLast  int64  `json:"rss_last_bytes"`
+	RSSMin   int64  `json:"rss_min_bytes"`
+	RSSMax   int64  `json:"rss_max_bytes"`
+	RSSOf    string `json:"rss_of"`
+	// GoHeapFirst and GoHeapLast are the first and last samples' Go heap
+	// in use (in-process server only).
+	GoHeapFirst int64  `json:"go_heap_first_bytes,omitempty"`
+	GoHeapLast  int64  `json:"go_heap_last_bytes,omitempty"`
+	FirstError  string `json:"first_error,omitempty"`
 	// GrowthPerMillion is (last - first sample after the first interval)
 	// per million requests, in bytes: near zero for flat RSS.
 	GrowthPerMillion float64 `json:"rss_growth_bytes_per_million_requests"`
@@ -148,6 +157,9 @@ func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(Soak
 				s.RSSAfterGCBytes = after
 				rss = after
 			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			s.GoHeapInuseBytes = int64(ms.HeapInuse)
 		}
 		if dt := now.Sub(lastT).Seconds(); dt > 0 {
 			s.IntervalRPS = round3(float64((r-e)-lastOK) / dt)
@@ -155,7 +167,9 @@ func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(Soak
 		lastOK, lastT = r-e, now
 		if sum.Samples == 0 {
 			sum.RSSFirst = rss
+			sum.GoHeapFirst = s.GoHeapInuseBytes
 		}
+		sum.GoHeapLast = s.GoHeapInuseBytes
 		sum.Samples++
 		sum.RSSLast = rss
 		sum.RSSMin = min(sum.RSSMin, rss)
