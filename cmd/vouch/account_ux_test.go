@@ -99,3 +99,38 @@ func TestWatchTextReadsAsSentences(t *testing.T) {
 		}
 	}
 }
+
+// TestNewPasswordAskedTwice: a new account's password typed on a terminal is
+// asked twice, and two different answers stop with a one-line error instead
+// of creating an account nobody can log in to.
+func TestNewPasswordAskedTwice(t *testing.T) {
+	tests := []struct {
+		name    string
+		answers []string
+		want    string
+		wantErr string
+	}{
+		{"same twice", []string{"s3cret", "s3cret"}, "s3cret", ""},
+		{"different", []string{"s3cret", "s3cert"}, "", "differ"},
+		{"empty", []string{"", ""}, "", "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var prompts []string
+			ask := func(prompt string) (string, error) {
+				prompts = append(prompts, prompt)
+				return tt.answers[len(prompts)-1], nil
+			}
+			got, err := askNewPassword(ask, "New password: ")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want || len(prompts) != 2 || prompts[1] == prompts[0] {
+				t.Fatalf("got %q, %v after prompts %q", got, err, prompts)
+			}
+		})
+	}
+}

@@ -59,7 +59,11 @@ from a device that holds your cross-signing keys.`,
 			if err != nil {
 				return failf("--server %q is not a homeserver URL; give one like http://127.0.0.1:8008", server)
 			}
-			pw, err := passwordSource(s, "Password for "+f.user+": ")(ctx)
+			ask := passwordSource(s, "Password for "+f.user+": ")
+			if register {
+				ask = newPasswordSource(s, "New password for "+f.user+": ")
+			}
+			pw, err := ask(ctx)
 			if err != nil {
 				return err
 			}

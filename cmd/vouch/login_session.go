@@ -230,6 +230,38 @@ func passwordSource(s stdio, prompt string) func(context.Context) (string, error
 	}
 }
 
+// askNewPassword asks for a new password twice (ask shows the prompt and
+// reads one answer without echo) and refuses two different answers or an
+// empty one: a typo in a password nobody can see would lock the account.
+func askNewPassword(ask func(prompt string) (string, error), prompt string) (string, error) {
+	pw, err := ask(prompt)
+	if err != nil {
+		return "", err
+	}
+	if pw == "" {
+		return "", failf("empty password")
+	}
+	again, err := ask("Repeat the password: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", failf("the two passwords differ; run the command again")
+	}
+	return pw, nil
+}
+
+// newPasswordSource is passwordSource for a password being chosen: from a
+// terminal it is asked twice.
+func newPasswordSource(s stdio, prompt string) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		if pw, ok := os.LookupEnv("VOUCH_PASSWORD"); ok {
+			return pw, nil
+		}
+		return askNewPassword(func(p string) (string, error) { return passwordSource(s, p)(ctx) }, prompt)
+	}
+}
+
 // uia is the user-interactive auth callback of the account.
 func (ss *session) uia() client.AuthFunc {
 	return client.PasswordAuthFunc(ss.acct.UserID, passwordSource(ss.s, "Password for "+ss.acct.UserID+": "))
