@@ -108,6 +108,8 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var otks map[string]json.RawMessage
 		_ = json.Unmarshal(body["one_time_keys"], &otks)
 		f.reply(w, 200, map[string]any{"one_time_key_counts": map[string]int{"signed_curve25519": len(otks)}})
+	case "/keys/claim":
+		f.reply(w, 200, map[string]any{"one_time_keys": map[string]any{}, "failures": map[string]any{}})
 	case "/keys/device_signing/upload":
 		f.masters[who[0]] = body["master_key"]
 		f.change(who[0])

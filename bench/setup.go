@@ -19,6 +19,7 @@ const (
 	pathLogin         = "/_matrix/client/v3/login"
 	pathKeysUpload    = "/_matrix/client/v3/keys/upload"
 	pathKeysQuery     = "/_matrix/client/v3/keys/query"
+	pathKeysClaim     = "/_matrix/client/v3/keys/claim"
 	pathSigningUpload = "/_matrix/client/v3/keys/device_signing/upload"
 	pathSigsUpload    = "/_matrix/client/v3/keys/signatures/upload"
 	pathSync          = "/_matrix/client/v3/sync"

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -67,10 +68,12 @@ type SoakSummary struct {
 }
 
 // Soak registers the population on the server and then drives a mixed load
-// (per ten requests: six keys-query, two signatures-upload, two keys-upload
-// with fresh one-time keys signed as it goes) with cfg.Clients clients for
-// total, calling sample with the resident size every SoakInterval (and once
-// at the start and the end).
+// with cfg.Clients clients for total, calling sample with the resident size
+// every SoakInterval (and once at the start). Per ten requests: six
+// keys-query, two signatures-upload, one keys-upload of OTKsPerUpload fresh
+// one-time keys (signed as it goes) and one keys/claim taking one key from
+// each of the next OTKsPerUpload workers' devices, so that the stored
+// one-time keys stay level instead of growing for the whole soak.
 func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(SoakSample)) (SoakSummary, error) {
 	if cfg.Mode == ModeCeiling {
 		return SoakSummary{}, fmt.Errorf("%w: a soak runs against the server", ErrConfig)
@@ -103,13 +106,19 @@ func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(Soak
 	if err != nil {
 		return SoakSummary{}, err
 	}
+	claimBodies, claimTokens, err := soakClaims(pop, cfg.Clients)
+	if err != nil {
+		return SoakSummary{}, err
+	}
 	pools := make([]*otkPool, cfg.Clients)
 	uploads := make([]int, cfg.Clients) // per worker, across phases: key IDs never repeat
 	next := func(w, seq int, scratch *[]byte) (request, bool, error) {
 		switch seq % 10 {
 		case 6, 7:
 			return su.next(w, seq/10*2+seq%10-6, scratch)
-		case 8, 9:
+		case 9:
+			return request{method: http.MethodPost, path: pathKeysClaim, token: claimTokens[w], body: claimBodies[w]}, true, nil
+		case 8:
 			u, d := workerDevice(pop, w)
 			i := uploads[w]
 			uploads[w]++
@@ -212,4 +221,30 @@ func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(Soak
 		return sum, fmt.Errorf("bench: soak: %w", err)
 	}
 	return sum, nil
+}
+
+// soakClaims builds each worker's keys/claim body: one signed_curve25519
+// key from each of the devices of the next OTKsPerUpload workers (fewer with
+// fewer workers), which balances one keys-upload of OTKsPerUpload keys per
+// worker.
+func soakClaims(pop *population, clients int) ([][]byte, []string, error) {
+	bodies := make([][]byte, clients)
+	tokens := make([]string, clients)
+	for w := range clients {
+		want := map[string]map[string]string{}
+		for j := 1; j <= min(OTKsPerUpload, clients); j++ {
+			u, d := workerDevice(pop, (w+j)%clients)
+			if want[u.id] == nil {
+				want[u.id] = map[string]string{}
+			}
+			want[u.id][d.id] = "signed_curve25519"
+		}
+		b, err := json.Marshal(map[string]any{"one_time_keys": want})
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench: claim body: %w", err)
+		}
+		_, d := workerDevice(pop, w)
+		bodies[w], tokens[w] = b, d.token
+	}
+	return bodies, tokens, nil
 }

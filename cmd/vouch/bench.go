@@ -60,9 +60,9 @@ Output: one JSON object per line on standard output (kind "baseline",
 printed with a pass flag and never make the command fail.
 
 --soak DURATION instead drives a mixed load (6 keys-query, 2
-signatures-upload, 2 keys-upload in 10) for DURATION and prints the resident
-size every 10 s ("soak-sample") and a "soak-summary": flat RSS means no
-per-request growth.`,
+signatures-upload, 1 keys-upload of 5 one-time keys and 1 keys/claim of 5
+in 10) for DURATION and prints the resident size every 10 s ("soak-sample")
+and a "soak-summary": flat RSS means no per-request growth.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			scs, err := bench.ParseScenarios(scenario)
