@@ -307,13 +307,22 @@ func (t *tx) backupMetas(userID string, version int64, sessions []store.BackupSe
 	for start := 0; start < len(sessions); start += backupLookupBatch {
 		end := min(start+backupLookupBatch, len(sessions))
 		args := make([]any, 0, 2+2*(end-start))
-		args = append(args, userID, version)
 		for _, s := range sessions[start:end] {
 			args = append(args, s.RoomID, s.SessionID)
 		}
-		rows, err := t.query(`SELECT room_id, session_id, first_message_index, forwarded_count, is_verified FROM backup_sessions
-			WHERE user_id = ? AND version = ? AND (room_id, session_id) IN (VALUES `+
-			strings.TrimSuffix(strings.Repeat("(?, ?), ", end-start), ", ")+`)`, args...)
+		args = append(args, userID, version)
+		// A join with a VALUES list, whose columns both dialects name
+		// column1 and column2. CROSS JOIN makes SQLite take the list as
+		// the outer loop and probe the primary key for each pair (with a
+		// plain JOIN it scanned the list for every stored row); PostgreSQL
+		// plans it as any inner join. The row-value form "(room_id,
+		// session_id) IN (VALUES …)" was fast on SQLite but took 40 s
+		// instead of 0.3 s for a re-upload of 10,000 sessions through pgx
+		// on PostgreSQL 15.
+		rows, err := t.query(`SELECT s.room_id, s.session_id, s.first_message_index, s.forwarded_count, s.is_verified
+			FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", end-start), ", ")+`) AS u
+			CROSS JOIN backup_sessions s
+			WHERE s.room_id = u.column1 AND s.session_id = u.column2 AND s.user_id = ? AND s.version = ?`, args...)
 		if err != nil {
 			return nil, err
 		}
