@@ -159,11 +159,15 @@ func diffReport(prev *snapshot, r *client.UserReport) ([]watchEvent, snapshot) {
 	return out, cur
 }
 
-// watcher reports changes of tracked users.
+// watcher reports changes of tracked users. It compares with what it last
+// reported itself (seen), and with the stored snapshot only for a user it has
+// not reported yet: two watches of one account, in two terminals, then both
+// report every change instead of the first one taking it from the other.
 type watcher struct {
 	ss     *session
 	w      io.Writer
 	asJSON bool
+	seen   map[string]*snapshot
 }
 
 func (wt *watcher) emit(e watchEvent) error {
@@ -191,18 +195,24 @@ func (wt *watcher) check(ctx context.Context, users []string) error {
 	}
 	for _, u := range users {
 		r := tv.Users[u]
-		raw, err := wt.ss.st.Snapshot(ctx, u)
-		if err != nil {
-			return failf("%v", err)
-		}
-		var prev *snapshot
-		if raw != nil {
-			prev = &snapshot{}
-			if json.Unmarshal(raw, prev) != nil {
-				prev = nil
+		prev, ok := wt.seen[u]
+		if !ok {
+			raw, err := wt.ss.st.Snapshot(ctx, u)
+			if err != nil {
+				return failf("%v", err)
+			}
+			if raw != nil {
+				prev = &snapshot{}
+				if json.Unmarshal(raw, prev) != nil {
+					prev = nil
+				}
 			}
 		}
 		events, cur := diffReport(prev, r)
+		if wt.seen == nil {
+			wt.seen = map[string]*snapshot{}
+		}
+		wt.seen[u] = &cur
 		for _, e := range events {
 			if err := wt.emit(e); err != nil {
 				return err

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -30,7 +32,7 @@ func TestWatchRecoversFromUnknownSyncToken(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("watch: exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "refused the sync token") || !strings.Contains(out, "@dora:localhost: tracking") {
+	if !strings.Contains(errOut, "refused the sync token") || !strings.Contains(out, "@dora:localhost: watching") {
 		t.Fatalf("stdout %q stderr %q", out, errOut)
 	}
 	st, err = state.Open(context.Background(), mustAccountDir(t, dir, "@dora:localhost"))
@@ -50,4 +52,54 @@ func mustAccountDir(t *testing.T, base, user string) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestTwoWatchersBothReport runs two watchers of one account side by side
+// (two terminals running vouch watch): a change must be reported by both,
+// not only by the one that happens to look first.
+func TestTwoWatchersBothReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	url := startInProcessServer(t)
+	t.Setenv("VOUCH_PASSWORD", "pw")
+	alice, bob, bob2 := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, c := range []struct {
+		dir  string
+		args []string
+	}{
+		{alice, []string{"login", "--server", url, "--user", "@alice:localhost", "--register"}},
+		{bob, []string{"login", "--server", url, "--user", "@bob:localhost", "--register"}},
+		{alice, []string{"keys", "@bob:localhost"}},
+	} {
+		if code, out, errOut := acctRun(t, c.dir, c.args...); code != 0 {
+			t.Fatalf("%v: %d %s%s", c.args, code, out, errOut)
+		}
+	}
+	ctx := context.Background()
+	var outs [2]bytes.Buffer
+	var wts [2]*watcher
+	for i := range wts {
+		ss, err := openSession(ctx, &accountFlags{stateDir: alice}, stdio{in: strings.NewReader(""), out: io.Discard, err: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ss.close()
+		wts[i] = &watcher{ss: ss, w: &outs[i]}
+		if err := wts[i].check(ctx, []string{"@bob:localhost"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errOut := acctRun(t, bob2, "login", "--server", url, "--user", "@bob:localhost"); code != 0 {
+		t.Fatalf("second device: %d %s%s", code, out, errOut)
+	}
+	for i, wt := range wts {
+		outs[i].Reset()
+		if err := wt.check(ctx, []string{"@bob:localhost"}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(outs[i].String(), "new device") {
+			t.Errorf("watcher %d did not report bob's new device: %q", i, outs[i].String())
+		}
+	}
 }
