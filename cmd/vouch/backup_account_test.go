@@ -330,5 +330,16 @@ func TestBackupCLIMigrate(t *testing.T) {
 	if res["unauthenticated"] != float64(n) || res["authenticated"] != 0.0 {
 		t.Fatalf("restore after migration: %v", res)
 	}
+	// The old version is kept and still readable, trusted only through
+	// the key this device holds.
+	st = a.json("backup", "status", "--json", "--version", old)
+	if st["trust_path"] != "known_private_key" || st["signing_key_trusted"] != false || st["count"] != float64(n) {
+		t.Fatalf("status of the old version: %v", st)
+	}
+	res = a.json("backup", "restore", "--json", "--version", old)
+	if res["unauthenticated"] != float64(n) || res["version"] != old {
+		t.Fatalf("restore of the old version: %v", res)
+	}
+	a.fails("no key backup", "backup", "status", "--version", "999")
 	a.fails("nothing to migrate", "backup", "migrate")
 }
