@@ -78,7 +78,12 @@ func printUserReport(w io.Writer, r *client.UserReport, showPath bool) {
 		for i, s := range r.Decision.Path {
 			steps[i] = s.String()
 		}
-		fmt.Fprintf(w, "  path: %s\n", strings.Join(steps, " → "))
+		label := "path"
+		if !r.Verified {
+			// The steps that hold, up to where the chain breaks.
+			label = "path, as far as it goes"
+		}
+		fmt.Fprintf(w, "  %s: %s\n", label, strings.Join(steps, " → "))
 	}
 	if r.NeedsApproval {
 		fmt.Fprintf(w, "  ! identity changed: was %s, now %s\n", client.FormatFingerprint(r.Pin.Master), r.Fingerprint)
