@@ -78,7 +78,7 @@ func OpenSession(enc EncryptedSessionData, priv PrivateKey, t AuthDataTrust, use
 // scalar multiplication per session. An Opener is immutable and safe for
 // concurrent use.
 type Opener struct {
-	priv   PrivateKey
+	dec    *SessionDecrypter
 	trust  AuthDataTrust
 	userID string
 }
@@ -98,16 +98,20 @@ func NewOpener(priv PrivateKey, t AuthDataTrust, userID string) (*Opener, error)
 			return nil, fmt.Errorf("%w: key for %s, auth_data has %s", ErrWrongBackupKey, pub.Encode(), t.AuthData.PublicKey.Encode())
 		}
 	}
-	return &Opener{priv: priv, trust: t, userID: userID}, nil
+	dec, err := NewSessionDecrypter(priv)
+	if err != nil {
+		return nil, err
+	}
+	return &Opener{dec: dec, trust: t, userID: userID}, nil
 }
 
 // Open is OpenSession for the Opener's key, trust and user.
 func (o *Opener) Open(enc EncryptedSessionData) (RestoredSession, error) {
-	priv, t, userID := o.priv, o.trust, o.userID
+	t, userID := o.trust, o.userID
 	if err := checkCanonicalEphemeral(enc.Ephemeral); err != nil {
 		return RestoredSession{}, err
 	}
-	plaintext, err := Decrypt(priv, enc)
+	plaintext, err := o.dec.Decrypt(enc)
 	if err != nil {
 		return RestoredSession{}, err
 	}
