@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -43,6 +44,9 @@ or ...<txn>KEY_IDS with the sorted, comma-separated key IDs as input.`,
 				return failf("--shared-secret: %v", err)
 			}
 			mac, err := sas.MAC(method, secret, info, input)
+			if errors.Is(err, sas.ErrUnknownMethod) {
+				return failf("%v; use --method %s (or the legacy %s)", err, sas.MethodHKDFHMACSHA256V2, sas.MethodHKDFHMACSHA256)
+			}
 			if err != nil {
 				return failf("%v", err)
 			}

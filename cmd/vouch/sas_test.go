@@ -81,7 +81,7 @@ func TestSASCLIErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown method", []string{"sas", "mac", "--shared-secret", "AAAA", "--info", "i", "--input", "x", "--method", "hmac-sha256"}, "unknown MAC method"},
+		{"unknown method", []string{"sas", "mac", "--shared-secret", "AAAA", "--info", "i", "--input", "x", "--method", "hmac-sha256"}, "use --method hkdf-hmac-sha256.v2 (or the legacy hkdf-hmac-sha256)"},
 		{"bad secret", []string{"sas", "mac", "--shared-secret", "!!", "--info", "i", "--input", "x"}, "--shared-secret"},
 		{"empty secret", []string{"sas", "mac", "--shared-secret", "", "--info", "i", "--input", "x"}, "empty shared secret"},
 		{"missing info", []string{"sas", "mac", "--shared-secret", "AAAA", "--input", "x"}, "required"},
