@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"vouch/client"
+	"vouch/client/device"
 	"vouch/client/state"
 )
 
@@ -101,5 +103,58 @@ func TestTwoWatchersBothReport(t *testing.T) {
 		if !strings.Contains(outs[i].String(), "new device") {
 			t.Errorf("watcher %d did not report bob's new device: %q", i, outs[i].String())
 		}
+	}
+}
+
+// TestWatchTopsUpOneTimeKeys: after others claim some of this device's
+// one-time keys, the counts /sync reports make watch upload new ones, back
+// to device.MaxOneTimeKeys.
+func TestWatchTopsUpOneTimeKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	url := startInProcessServer(t)
+	dir := t.TempDir()
+	t.Setenv("VOUCH_PASSWORD", "pw")
+	if code, _, errOut := acctRun(t, dir, "login", "--server", url, "--user", "@olga:localhost", "--register"); code != 0 {
+		t.Fatalf("login: %s", errOut)
+	}
+	ctx := context.Background()
+	st, err := state.Open(ctx, mustAccountDir(t, dir, "@olga:localhost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.Account(ctx)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	olga, err := client.New(url, client.WithAccessToken(acct.AccessToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peter, err := client.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peter.Register(ctx, client.RegisterRequest{Username: "peter", Password: "pw"}, client.DummyAuthFunc); err != nil {
+		t.Fatal(err)
+	}
+	const claimed = 20
+	for range claimed {
+		if _, err := peter.ClaimKeys(ctx, map[string]map[string]string{"@olga:localhost": {acct.DeviceID: device.AlgSignedCurve25519}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err := olga.UploadKeys(ctx, client.KeysUploadRequest{})
+	if err != nil || counts[device.AlgSignedCurve25519] != device.MaxOneTimeKeys-claimed {
+		t.Fatalf("after claims: counts %v, %v", counts, err)
+	}
+	if code, _, errOut := acctRun(t, dir, "watch", "--once"); code != 0 {
+		t.Fatalf("watch: %s", errOut)
+	}
+	counts, err = olga.UploadKeys(ctx, client.KeysUploadRequest{})
+	if err != nil || counts[device.AlgSignedCurve25519] != device.MaxOneTimeKeys {
+		t.Fatalf("after watch: counts %v, %v", counts, err)
 	}
 }
