@@ -61,3 +61,56 @@ func BenchmarkKeysQuery(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSignaturesUpload measures POST /keys/signatures/upload of one
+// user-signing signature over another user's master key (verify + store).
+func BenchmarkSignaturesUpload(b *testing.B) {
+	e := newEnvB(b)
+	var users []*acct
+	for i := 0; i < 20; i++ {
+		a := e.register(fmt.Sprintf("u%d", i))
+		a.uploadDeviceKeys()
+		a.crossSign()
+		users = append(users, a)
+	}
+	// bodies[i][j]: user i signs user j.
+	bodies := make([][][]byte, len(users))
+	for i, a := range users {
+		bodies[i] = make([][]byte, len(users))
+		for j, o := range users {
+			if i == j {
+				continue
+			}
+			obj := a.signed(o.csObj("master", o.master), "ed25519:"+pubB64(a.usk), a.usk)
+			js, _ := json.Marshal(map[string]map[string]json.RawMessage{o.user: {pubB64(o.master): obj}})
+			bodies[i][j] = js
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(n.Add(1)) % len(users)
+		j := i
+		for pb.Next() {
+			j = (j + 1) % len(users)
+			if j == i {
+				j = (j + 1) % len(users)
+			}
+			req, _ := http.NewRequest("POST", e.srv.URL+v3+"/keys/signatures/upload", bytes.NewReader(bodies[i][j]))
+			req.Header.Set("Authorization", "Bearer "+users[i].token)
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || string(body) != `{"failures":{}}` {
+				b.Errorf("status %d %s", res.StatusCode, body)
+				return
+			}
+		}
+	})
+}

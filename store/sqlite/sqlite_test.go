@@ -120,3 +120,18 @@ func BenchmarkGetDeviceKeys(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWrite measures one durable (synchronous=FULL) write transaction.
+func BenchmarkWrite(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.OpenUncached(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; b.Loop(); i++ {
+		if err := s.PutAccountData(ctx, "@a:x", "t", []byte(`{}`)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

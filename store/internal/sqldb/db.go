@@ -48,7 +48,34 @@ type DB struct {
 
 	mu    sync.Mutex
 	stmts map[stmtKey]*sql.Stmt
+
+	// Statements prepared on the writer connection, used only by the
+	// goroutine that runs write transactions (the committer; migrations
+	// before it starts). Queries first seen inside a transaction are
+	// prepared after it ends, when the connection is free again.
+	wstmts   map[string]*sql.Stmt
+	wpending map[string]bool
+
+	// Group commit (see inTx): write jobs, the committer's stop signal and
+	// its exit.
+	jobs    chan *job
+	quit    chan struct{}
+	stopped chan struct{}
+	closing sync.Once
 }
+
+// job is one write transaction waiting for the committer.
+type job struct {
+	ctx  context.Context
+	fn   func(t *tx) error
+	done chan error
+}
+
+// maxBatch is the most write transactions committed together.
+const maxBatch = 64
+
+// errClosed is returned for writes submitted after Close.
+var errClosed = errors.New("sqldb: store closed")
 
 type stmtKey struct {
 	query string
@@ -62,15 +89,29 @@ const maxCachedStmts = 512
 // store. writer must allow only the writes this process serializes; reader
 // may be the same pool.
 func New(ctx context.Context, writer, reader *sql.DB, d Dialect) (*DB, error) {
-	db := &DB{w: writer, r: reader, d: d, stmts: map[stmtKey]*sql.Stmt{}}
+	db := &DB{w: writer, r: reader, d: d, stmts: map[stmtKey]*sql.Stmt{}, wstmts: map[string]*sql.Stmt{}, wpending: map[string]bool{}}
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
 	}
+	db.jobs = make(chan *job)
+	db.quit = make(chan struct{})
+	db.stopped = make(chan struct{})
+	go db.committer()
 	return db, nil
 }
 
-// Close closes the cached statements and both pools.
+// Close stops the committer, then closes the cached statements and both
+// pools. Writes submitted afterwards fail.
 func (db *DB) Close() error {
+	db.closing.Do(func() {
+		if db.quit != nil {
+			close(db.quit)
+			<-db.stopped
+		}
+	})
+	for _, s := range db.wstmts {
+		s.Close()
+	}
 	db.mu.Lock()
 	for _, s := range db.stmts {
 		s.Close()
@@ -165,12 +206,43 @@ type tx struct {
 	t   *sql.Tx
 }
 
-// Statements inside a transaction run on the transaction's connection
-// directly: preparing through the writer pool would wait for the one writer
-// connection the transaction already holds.
+// Statements inside a transaction run on the transaction's connection:
+// preparing through the writer pool there would wait for the one writer
+// connection the transaction already holds. A statement is prepared on the
+// writer pool after the first transaction that used it, and later
+// transactions bind that prepared statement to themselves (Tx.StmtContext).
+
+// wstmt returns the writer-prepared statement for q bound to the
+// transaction, or nil (and remembers q) when it is not prepared yet.
+func (t *tx) wstmt(q string) *sql.Stmt {
+	if s, ok := t.db.wstmts[q]; ok {
+		return t.t.StmtContext(t.ctx, s)
+	}
+	if len(t.db.wstmts) < maxCachedStmts {
+		t.db.wpending[q] = true
+	}
+	return nil
+}
+
+// prepareWriter prepares the statements first seen in the last transaction.
+// It runs on the writing goroutine after the transaction ended.
+func (db *DB) prepareWriter() {
+	for q := range db.wpending {
+		if s, err := db.w.Prepare(db.rebind(q)); err == nil {
+			db.wstmts[q] = s
+		}
+		delete(db.wpending, q)
+	}
+}
 
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
-	res, err := t.t.ExecContext(t.ctx, t.db.rebind(q), args...)
+	var res sql.Result
+	var err error
+	if s := t.wstmt(q); s != nil {
+		res, err = s.ExecContext(t.ctx, args...)
+	} else {
+		res, err = t.t.ExecContext(t.ctx, t.db.rebind(q), args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: exec: %w", t.db.d.Name, err)
 	}
@@ -178,7 +250,13 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
-	rows, err := t.t.QueryContext(t.ctx, t.db.rebind(q), args...)
+	var rows *sql.Rows
+	var err error
+	if s := t.wstmt(q); s != nil {
+		rows, err = s.QueryContext(t.ctx, args...)
+	} else {
+		rows, err = t.t.QueryContext(t.ctx, t.db.rebind(q), args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: query: %w", t.db.d.Name, err)
 	}
@@ -186,6 +264,9 @@ func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
 }
 
 func (t *tx) queryRow(q string, args ...any) (*sql.Row, error) {
+	if s := t.wstmt(q); s != nil {
+		return s.QueryRowContext(t.ctx, args...), nil
+	}
 	return t.t.QueryRowContext(t.ctx, t.db.rebind(q), args...), nil
 }
 
@@ -229,8 +310,29 @@ func (t *tx) deviceListChange(userID, onlyFor string) error {
 	return err
 }
 
-// inTx runs fn in one write transaction, committing when fn returns nil.
+// inTx runs fn as one write transaction: all of fn's writes are committed,
+// or none. Transactions are group-committed: the committer goroutine takes
+// every job waiting at that moment (up to maxBatch) and runs them in one
+// database transaction, each inside its own savepoint, so a failing job is
+// rolled back alone while the others share one commit (one fsync). A job is
+// told it succeeded only after that commit.
 func (db *DB) inTx(ctx context.Context, fn func(t *tx) error) error {
+	if db.jobs == nil { // migrations, before the committer runs
+		return db.runTx(ctx, fn)
+	}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.quit:
+		return errClosed
+	}
+	return <-j.done
+}
+
+// runTx runs fn alone in one transaction.
+func (db *DB) runTx(ctx context.Context, fn func(t *tx) error) error {
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", db.d.Name, err)
@@ -242,6 +344,91 @@ func (db *DB) inTx(ctx context.Context, fn func(t *tx) error) error {
 		return fmt.Errorf("%s: commit: %w", db.d.Name, err)
 	}
 	return nil
+}
+
+// committer runs write jobs until Close.
+func (db *DB) committer() {
+	defer close(db.stopped)
+	for {
+		var first *job
+		select {
+		case first = <-db.jobs:
+		case <-db.quit:
+			return
+		}
+		batch := []*job{first}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-db.jobs:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		if len(batch) == 1 {
+			err := first.ctx.Err()
+			if err == nil {
+				err = db.runTx(first.ctx, first.fn)
+			}
+			first.done <- err
+		} else {
+			db.runBatch(batch)
+		}
+		db.prepareWriter()
+	}
+}
+
+// runBatch commits several jobs in one transaction, one savepoint each.
+func (db *DB) runBatch(batch []*job) {
+	// The batch outlives any one request: a cancelled request must not
+	// abort the others' transaction, so statements use a fresh context and
+	// a cancelled job is skipped before it starts.
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for i, j := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			j.done <- errs[i]
+		}
+	}
+	sqlTx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("%s: begin: %w", db.d.Name, err))
+		return
+	}
+	t := &tx{db: db, ctx: ctx, t: sqlTx}
+	for i, j := range batch {
+		if errs[i] = j.ctx.Err(); errs[i] != nil {
+			continue
+		}
+		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT vouch_job"); err != nil {
+			sqlTx.Rollback() //nolint:errcheck // reported through fail
+			fail(fmt.Errorf("%s: savepoint: %w", db.d.Name, err))
+			return
+		}
+		if errs[i] = j.fn(t); errs[i] != nil {
+			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT vouch_job"); err != nil {
+				sqlTx.Rollback() //nolint:errcheck // reported through fail
+				fail(fmt.Errorf("%s: rollback to savepoint: %w", db.d.Name, err))
+				return
+			}
+		}
+		if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT vouch_job"); err != nil {
+			sqlTx.Rollback() //nolint:errcheck // reported through fail
+			fail(fmt.Errorf("%s: release savepoint: %w", db.d.Name, err))
+			return
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		fail(fmt.Errorf("%s: commit: %w", db.d.Name, err))
+		return
+	}
+	for i, j := range batch {
+		j.done <- errs[i]
+	}
 }
 
 func ignoreDone(err error) error {
