@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AccountData", testAccountData},
 		{"UIASessions", testUIA},
 		{"ConcurrentWrites", testConcurrent},
+		{"ConcurrentFailuresIsolated", testConcurrentFailures},
 		{"BackupVersions", testBackupVersions},
 		{"BackupSessions", testBackupSessions},
 		{"BackupLargeUpload", testBackupLarge},
@@ -554,4 +555,53 @@ func testConcurrent(t *testing.T, s store.Store) {
 	if !bytes.Equal(all["t0"], []byte(`{}`)) {
 		t.Fatalf("content %q", all["t0"])
 	}
+}
+
+// testConcurrentFailures runs failing and succeeding writes at once: a
+// backend that commits concurrent writes together must still fail exactly
+// the failing ones and keep nothing of them.
+func testConcurrentFailures(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var devs []string
+	for i := 0; i < 20; i++ {
+		devs = append(devs, fmt.Sprint("D", i))
+	}
+	user(t, s, "@a:x", devs...)
+	for _, d := range devs[:10] {
+		uploadDevice(t, s, "@a:x", d)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(devs))
+	for i, d := range devs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := devKeys("@a:x", d)
+			if i < 10 {
+				k.KeyJSON = []byte(`{"changed":true}`) // refused: keys exist
+			}
+			_, errs[i] = s.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: d, DeviceKeys: k,
+				OneTimeKeys: []store.OneTimeKey{{KeyID: "c:" + d, Algorithm: "c", JSON: []byte(`1`)}}})
+		}()
+	}
+	wg.Wait()
+	for i, d := range devs {
+		counts, err := s.OneTimeKeyCounts(ctx, "@a:x", d)
+		must(t, err)
+		if i < 10 {
+			wantErr(t, errs[i], store.ErrKeysChanged)
+			eq(t, "otks of failed upload "+d, counts, map[string]int{})
+		} else {
+			must(t, errs[i])
+			eq(t, "otks of good upload "+d, counts, map[string]int{"c": 1})
+		}
+	}
+	got, err := s.GetDeviceKeys(ctx, []string{"@a:x"})
+	must(t, err)
+	for _, r := range got["@a:x"] {
+		if !bytes.Equal(r.KeyJSON, devKeys("@a:x", r.DeviceID).KeyJSON) {
+			t.Fatalf("device %s keys %s", r.DeviceID, r.KeyJSON)
+		}
+	}
+	eq(t, "devices with keys", len(got["@a:x"]), 20)
 }
