@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -682,4 +684,185 @@ func BenchmarkBackupDownload10k(b *testing.B) {
 			b.Fatalf("restored %d sessions", count)
 		}
 	}
+}
+
+// backupVectors is testdata/vectors/backup.json: session_data objects, valid
+// and invalid (the server must store both unchanged: it never decrypts).
+type backupVectors struct {
+	Sessions []struct {
+		SessionData json.RawMessage `json:"session_data"`
+	} `json:"sessions"`
+	Invalid []struct {
+		SessionData json.RawMessage `json:"session_data"`
+		Reason      string          `json:"reason"`
+	} `json:"invalid"`
+}
+
+func loadBackupVectors(tb testing.TB) []json.RawMessage {
+	tb.Helper()
+	raw, err := os.ReadFile("../testdata/vectors/backup.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var v backupVectors
+	if err := json.Unmarshal(raw, &v); err != nil {
+		tb.Fatal(err)
+	}
+	var out []json.RawMessage
+	for _, s := range v.Sessions {
+		out = append(out, s.SessionData)
+	}
+	for _, s := range v.Invalid {
+		out = append(out, s.SessionData)
+	}
+	if len(out) == 0 {
+		tb.Fatal("no vectors")
+	}
+	return out
+}
+
+// TestBackupVectorsStoredUnchanged stores every session_data of the backup
+// vectors, valid and invalid, and reads each back byte for byte (compact).
+func TestBackupVectorsStoredUnchanged(t *testing.T) {
+	e := newEnv(t)
+	a := e.register("alice")
+	v := a.createBackup(`{}`)
+	vectors := loadBackupVectors(t)
+	for i, sd := range vectors {
+		sid := fmt.Sprintf("vector%d", i)
+		body := `{"first_message_index":0,"forwarded_count":0,"is_verified":false,"session_data":` + string(sd) + `}`
+		e.ok("PUT", keysPath(v, "!r:x", sid), a.token, body)
+		var got struct {
+			SessionData json.RawMessage `json:"session_data"`
+		}
+		e.ok("GET", keysPath(v, "!r:x", sid), a.token, nil).decode(t, &got)
+		if string(got.SessionData) != compactJSON(t, string(sd)) {
+			t.Fatalf("vector %d: stored %s, uploaded %s", i, got.SessionData, sd)
+		}
+	}
+	if info := a.backupInfo(v); info.Count != len(vectors) {
+		t.Fatalf("count %d, want %d", info.Count, len(vectors))
+	}
+}
+
+// refKeyBackupData is an independent strict reading of a KeyBackupData for
+// the fuzz target: exact member names, integers as decimal digits only.
+func refKeyBackupData(body []byte) (fmi, fc int64, verified bool, sessionData string, ok bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil || m == nil || d.More() {
+		return 0, 0, false, "", false
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return 0, 0, false, "", false
+	}
+	count := func(v any) (int64, bool) {
+		n, isNum := v.(json.Number)
+		if !isNum || strings.ContainsAny(string(n), ".eE-") {
+			return 0, false
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		return i, err == nil && i <= 1<<53-1
+	}
+	var ok1, ok2, ok3 bool
+	fmi, ok1 = count(m["first_message_index"])
+	fc, ok2 = count(m["forwarded_count"])
+	verified, ok3 = m["is_verified"].(bool)
+	sd, ok4 := m["session_data"].(map[string]any)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return 0, 0, false, "", false
+	}
+	js, err := json.Marshal(sd)
+	if err != nil {
+		return 0, 0, false, "", false
+	}
+	return fmi, fc, verified, string(js), true
+}
+
+// FuzzBackupKeyUpload sends arbitrary bodies to PUT
+// /room_keys/keys/{roomId}/{sessionId} through the server's handler. The
+// server must accept exactly the bodies an independent strict reading
+// accepts, answer every other one 400 without storing anything, never fail
+// with 500, and give back an accepted session with the same values.
+func FuzzBackupKeyUpload(f *testing.F) {
+	for _, sd := range loadBackupVectors(f) {
+		f.Add([]byte(`{"first_message_index":3,"forwarded_count":1,"is_verified":true,"session_data":` + string(sd) + `}`))
+	}
+	for _, s := range []string{
+		kbd(0, 0, false, "x"), `{}`, `[]`, `null`, `{"first_message_index":-1}`,
+		`{"first_message_index":1e3,"forwarded_count":0,"is_verified":false,"session_data":{}}`,
+		`{"first_message_index":1,"forwarded_count":0,"is_verified":false,"session_data":{},"First_Message_Index":9}`,
+		`{"first_message_index":9007199254740991,"forwarded_count":0,"is_verified":false,"session_data":{"a":[1,{"b":null}]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "data"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	srv, err := server.New(testConfig(), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := srv.Handler()
+	call := func(t testing.TB, method, path, token string, body []byte) (int, []byte) {
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.Bytes()
+	}
+	status, body := call(f, "POST", v3+"/register", "", []byte(`{"username":"fuzz","auth":{"type":"m.login.dummy"}}`))
+	var login struct {
+		Token string `json:"access_token"`
+	}
+	if status != 200 || json.Unmarshal(body, &login) != nil {
+		f.Fatalf("register: %d %s", status, body)
+	}
+	if status, body := call(f, "POST", roomKeysVersion, login.Token, []byte(`{"algorithm":"a","auth_data":{}}`)); status != 200 {
+		f.Fatalf("create backup: %d %s", status, body)
+	}
+	n := 0
+	f.Fuzz(func(t *testing.T, in []byte) {
+		n++
+		sid := fmt.Sprintf("s%d", n)
+		status, body := call(t, "PUT", keysPath("1", "!r:x", sid), login.Token, in)
+		fmi, fc, verified, sd, ok := refKeyBackupData(in)
+		if !ok {
+			if status != 400 && status != 413 {
+				t.Fatalf("strictly invalid body %q answered %d %s", in, status, body)
+			}
+			if status, _ := call(t, "GET", keysPath("1", "!r:x", sid), login.Token, nil); status != 404 {
+				t.Fatalf("refused body %q was stored (%d)", in, status)
+			}
+			return
+		}
+		if status != 200 {
+			t.Fatalf("valid body %q answered %d %s", in, status, body)
+		}
+		status, body = call(t, "GET", keysPath("1", "!r:x", sid), login.Token, nil)
+		var got struct {
+			FirstMessageIndex int64           `json:"first_message_index"`
+			ForwardedCount    int64           `json:"forwarded_count"`
+			IsVerified        bool            `json:"is_verified"`
+			SessionData       json.RawMessage `json:"session_data"`
+		}
+		if status != 200 || json.Unmarshal(body, &got) != nil {
+			t.Fatalf("read back: %d %s", status, body)
+		}
+		var gotSD any
+		d := json.NewDecoder(bytes.NewReader(got.SessionData))
+		d.UseNumber()
+		if err := d.Decode(&gotSD); err != nil {
+			t.Fatal(err)
+		}
+		gotJS, _ := json.Marshal(gotSD)
+		if got.FirstMessageIndex != fmi || got.ForwardedCount != fc || got.IsVerified != verified || string(gotJS) != sd {
+			t.Fatalf("body %q read back as %s", in, body)
+		}
+	})
 }
