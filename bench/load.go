@@ -88,6 +88,7 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 				}
 				req, ok, err := next(w, seq, &scratch)
 				if err != nil {
+					done.Add(1) // counted as a failed request
 					fail(err)
 					break
 				}
