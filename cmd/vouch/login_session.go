@@ -208,7 +208,7 @@ func (sv saver) SaveCrossSigningKeys(ctx context.Context, k *client.CrossSigning
 // passwordSource returns the password: VOUCH_PASSWORD, else typed on the
 // terminal without echo.
 func passwordSource(s stdio, prompt string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
 		if pw, ok := os.LookupEnv("VOUCH_PASSWORD"); ok {
 			return pw, nil
 		}
@@ -221,12 +221,35 @@ func passwordSource(s stdio, prompt string) func(context.Context) (string, error
 			fmt.Fprint(s.err, "\r\033[K")
 		}
 		fmt.Fprint(s.err, prompt)
-		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(s.err)
+		// ReadPassword blocks until Enter and restores the terminal only
+		// when it returns; Ctrl-C ends ctx (main catches SIGINT), so read in
+		// the background and, on an interrupt, give the echo back ourselves.
+		fd := int(f.Fd())
+		saved, err := term.GetState(fd)
 		if err != nil {
 			return "", failf("reading password: %v", err)
 		}
-		return string(b), nil
+		type answer struct {
+			b   []byte
+			err error
+		}
+		got := make(chan answer, 1)
+		go func() {
+			b, err := term.ReadPassword(fd)
+			got <- answer{b, err}
+		}()
+		select {
+		case a := <-got:
+			fmt.Fprintln(s.err)
+			if a.err != nil {
+				return "", failf("reading password: %v", a.err)
+			}
+			return string(a.b), nil
+		case <-ctx.Done():
+			_ = term.Restore(fd, saved)
+			fmt.Fprintln(s.err)
+			return "", failf("interrupted")
+		}
 	}
 }
 
