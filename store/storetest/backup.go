@@ -391,3 +391,41 @@ func testBackupConcurrent(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testBackupConcurrentCreate creates versions of one user at once: each
+// must get its own ID, and the highest becomes current.
+func testBackupConcurrentCreate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	user(t, s, "@a:x")
+	const n = 8
+	var wg sync.WaitGroup
+	ids := make(chan string, n)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.CreateBackupVersion(ctx, "@a:x", "alg", []byte(`{}`))
+			errs <- err
+			ids <- v
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	seen := map[string]bool{}
+	for v := range ids {
+		seen[v] = true
+	}
+	for i := 1; i <= n; i++ {
+		if !seen[fmt.Sprint(i)] {
+			t.Fatalf("versions %v, want 1 to %d", seen, n)
+		}
+	}
+	got, err := s.GetBackupVersion(ctx, "@a:x", "")
+	must(t, err)
+	eq(t, "current", got.Version, fmt.Sprint(n))
+}

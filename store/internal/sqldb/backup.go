@@ -41,6 +41,12 @@ func formatVersion(n int64) string { return strconv.FormatInt(n, 10) }
 func (db *DB) CreateBackupVersion(ctx context.Context, userID, algorithm string, authData []byte) (string, error) {
 	var version int64
 	err := db.inTx(ctx, func(t *tx) error {
+		// The no-op UPDATE takes PostgreSQL's row lock on the account, so
+		// that processes sharing a database cannot both pick the same next
+		// version (this process's writes are serialized anyway).
+		if _, err := t.exec(`UPDATE accounts SET admin = admin WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
 		row, err := t.queryRow(`SELECT COALESCE(MAX(version), 0) FROM backup_versions WHERE user_id = ?`, userID)
 		if err != nil {
 			return err
@@ -107,6 +113,14 @@ func (db *DB) UpdateBackupAuthData(ctx context.Context, userID, version, algorit
 		return fmt.Errorf("backup version %q of %s: %w", version, userID, store.ErrNotFound)
 	}
 	err := db.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(`UPDATE backup_versions SET auth_data = ? WHERE user_id = ? AND version = ? AND deleted = 0 AND algorithm = ?`,
+			authData, userID, n, algorithm)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			return nil
+		}
 		row, err := t.queryRow(`SELECT algorithm FROM backup_versions WHERE user_id = ? AND version = ? AND deleted = 0`, userID, n)
 		if err != nil {
 			return err
@@ -118,11 +132,7 @@ func (db *DB) UpdateBackupAuthData(ctx context.Context, userID, version, algorit
 		case err != nil:
 			return fmt.Errorf("%s: scan: %w", db.d.Name, err)
 		}
-		if alg != algorithm {
-			return fmt.Errorf("%q given, version has %q: %w", algorithm, alg, store.ErrBackupAlgorithm)
-		}
-		_, err = t.exec(`UPDATE backup_versions SET auth_data = ? WHERE user_id = ? AND version = ?`, authData, userID, n)
-		return err
+		return fmt.Errorf("%q given, version has %q: %w", algorithm, alg, store.ErrBackupAlgorithm)
 	})
 	if err != nil {
 		return fmt.Errorf("update backup version %q of %s: %w", version, userID, err)
@@ -188,17 +198,18 @@ func (t *tx) lockCurrentVersion(userID, version string) (int64, error) {
 	return n, nil
 }
 
-// liveVersion returns the parsed version if it exists and is not deleted.
-func (t *tx) liveVersion(userID, version string) (int64, error) {
+// lockLiveVersion returns the parsed version if it exists and is not
+// deleted, and locks its row as lockCurrentVersion does.
+func (t *tx) lockLiveVersion(userID, version string) (int64, error) {
 	n, ok := parseBackupVersion(version)
 	if !ok {
 		return 0, store.ErrNotFound
 	}
-	found, err := t.exists(`SELECT 1 FROM backup_versions WHERE user_id = ? AND version = ? AND deleted = 0`, userID, n)
+	res, err := t.exec(`UPDATE backup_versions SET etag = etag WHERE user_id = ? AND version = ? AND deleted = 0`, userID, n)
 	if err != nil {
 		return 0, err
 	}
-	if !found {
+	if k, _ := res.RowsAffected(); k == 0 {
 		return 0, store.ErrNotFound
 	}
 	return n, nil
@@ -412,7 +423,7 @@ func (db *DB) DeleteBackupSessions(ctx context.Context, userID, version, roomID,
 		count int
 	)
 	err := db.inTx(ctx, func(t *tx) error {
-		n, err := t.liveVersion(userID, version)
+		n, err := t.lockLiveVersion(userID, version)
 		if err != nil {
 			return err
 		}
