@@ -60,9 +60,24 @@ func TestAccountMessagesSayWhatNext(t *testing.T) {
 		t.Errorf("mistyped fingerprint: exit %d, %q", code, errOut)
 	}
 
+	must(second, "verify", "user", "@alice:localhost", "--fingerprint", fp)
 	out := must(first, "identity", "reset", "--yes")
 	if !strings.Contains(out, "vouch verify device "+dev2) {
 		t.Errorf("reset does not say which devices to sign again:\n%s", out)
+	}
+
+	// The second device, which trusted the old identity, is told how to
+	// trust the new one here, and then that it still needs signing.
+	st = must(second, "status")
+	if !strings.Contains(st, "vouch verify user @alice:localhost --fingerprint FP") || strings.Contains(st, "log in again") {
+		t.Errorf("second device after a reset elsewhere:\n%s", st)
+	}
+	newFP := must(first, "status", "--json")
+	newFP = newFP[strings.Index(newFP, `"master_key": "`)+len(`"master_key": "`):][:43]
+	must(second, "verify", "user", "@alice:localhost", "--fingerprint", newFP)
+	st = must(second, "status")
+	if !strings.Contains(st, "vouch verify device "+dev2) {
+		t.Errorf("unsigned second device not told how to get signed:\n%s", st)
 	}
 }
 

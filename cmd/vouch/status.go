@@ -60,7 +60,9 @@ keys themselves), this device's ed25519 key, and each of your devices with
 			case r.Master == "":
 				fmt.Fprintln(out, "No cross-signing identity: run vouch bootstrap.")
 			case r.NeedsApproval:
-				fmt.Fprintf(out, "! Your published identity %s is not the one this device trusts; if you reset it elsewhere, log in again and sign this device from there.\n", r.Fingerprint)
+				fmt.Fprintf(out, "! Your published identity %s is not the one this device trusts.\n", r.Fingerprint)
+				fmt.Fprintf(out, "If you reset it on another device, compare fingerprints with it and run vouch verify user %s --fingerprint FP here.\n"+
+					"If you did not, someone else may have: do not trust it.\n", me)
 			case !r.Verified:
 				fmt.Fprintf(out, "Your fingerprint: %s (not yet trusted on this device)\n", r.Fingerprint)
 				fmt.Fprintf(out, "Next: compare it with vouch status on a device that trusts it, then run vouch verify user %s --fingerprint FP here,\n"+
@@ -78,10 +80,17 @@ keys themselves), this device's ed25519 key, and each of your devices with
 				}
 				fmt.Fprintf(out, "  %s %s%s ed25519 %s\n", mark(d.Trusted), d.DeviceID, this, d.Ed25519)
 			}
+			holdsSSK := ss.cs != nil && ss.cs.SelfSigning != nil
 			for _, d := range r.Devices {
-				if !d.Trusted && r.Master != "" && ss.cs != nil && ss.cs.SelfSigning != nil {
+				if !d.Trusted && r.Master != "" && holdsSSK {
 					fmt.Fprintf(out, "Sign unsigned devices with: vouch verify device %s\n", d.DeviceID)
 					break
+				}
+			}
+			for _, d := range r.Devices {
+				// The not-yet-trusted case above already said it.
+				if d.DeviceID == ss.acct.DeviceID && !d.Trusted && r.Verified && !holdsSSK {
+					fmt.Fprintf(out, "This device is not signed yet: run vouch verify device %s on a device that holds your self-signing key.\n", d.DeviceID)
 				}
 			}
 			return nil
