@@ -14,10 +14,30 @@ import (
 // Batch sizes of the room-key backup statements. They keep every statement
 // well under SQLite's and PostgreSQL's bound-parameter limits (32766 and
 // 65535) while turning a 10,000-session upload into a few dozen statements.
+// Batches are powers of two (see batchSizes), so that the batched
+// statements come in at most a dozen shapes and do not fill the writer's
+// prepared-statement cache.
 const (
-	backupLookupBatch = 500 // (room, session) pairs per existing-meta lookup
-	backupInsertBatch = 250 // rows per multi-row upsert (8 parameters each)
+	backupLookupBatch = 512 // (room, session) pairs per existing-meta lookup
+	backupInsertBatch = 256 // rows per multi-row upsert (8 parameters each)
 )
+
+// batchSizes splits n items into full batches of max (a power of two)
+// followed by the binary decomposition of the rest, largest first: 700
+// with max 256 gives 256, 256, 128, 32, 16, 8, 4.
+func batchSizes(n, max int) []int {
+	var out []int
+	for ; n >= max; n -= max {
+		out = append(out, max)
+	}
+	for b := max / 2; b > 0; b /= 2 {
+		if n >= b {
+			out = append(out, b)
+			n -= b
+		}
+	}
+	return out
+}
 
 // parseBackupVersion parses a version ID: a decimal integer without sign or
 // leading zero, 1 to 18 digits (so it always fits an int64). Anything else
@@ -283,8 +303,9 @@ func (db *DB) PutBackupSessions(ctx context.Context, userID, version string, ses
 			winners[k] = i
 			order = append(order, k)
 		}
-		for start := 0; start < len(order); start += backupInsertBatch {
-			end := min(start+backupInsertBatch, len(order))
+		start := 0
+		for _, size := range batchSizes(len(order), backupInsertBatch) {
+			end := start + size
 			args := make([]any, 0, (end-start)*8)
 			for _, k := range order[start:end] {
 				s := sessions[winners[k]]
@@ -301,6 +322,7 @@ func (db *DB) PutBackupSessions(ctx context.Context, userID, version string, ses
 			if _, err := t.exec(q, args...); err != nil {
 				return err
 			}
+			start = end
 		}
 		etag, count, err = t.etagAndCount(userID, n, len(order) > 0)
 		return err
@@ -315,10 +337,12 @@ func (db *DB) PutBackupSessions(ctx context.Context, userID, version string, ses
 // the version, looked up in batches of (room, session) pairs.
 func (t *tx) backupMetas(userID string, version int64, sessions []store.BackupSession) (map[sessionKey]store.BackupSessionMeta, error) {
 	out := map[sessionKey]store.BackupSessionMeta{}
-	for start := 0; start < len(sessions); start += backupLookupBatch {
-		end := min(start+backupLookupBatch, len(sessions))
-		args := make([]any, 0, 2+2*(end-start))
-		for _, s := range sessions[start:end] {
+	start := 0
+	for _, size := range batchSizes(len(sessions), backupLookupBatch) {
+		batch := sessions[start : start+size]
+		start += size
+		args := make([]any, 0, 2+2*size)
+		for _, s := range batch {
 			args = append(args, s.RoomID, s.SessionID)
 		}
 		args = append(args, userID, version)
@@ -331,7 +355,7 @@ func (t *tx) backupMetas(userID string, version int64, sessions []store.BackupSe
 		// instead of 0.3 s for a re-upload of 10,000 sessions through pgx
 		// on PostgreSQL 15.
 		rows, err := t.query(`SELECT s.room_id, s.session_id, s.first_message_index, s.forwarded_count, s.is_verified
-			FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", end-start), ", ")+`) AS u
+			FROM (VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?), ", size), ", ")+`) AS u
 			CROSS JOIN backup_sessions s
 			WHERE s.room_id = u.column1 AND s.session_id = u.column2 AND s.user_id = ? AND s.version = ?`, args...)
 		if err != nil {
