@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -206,5 +208,82 @@ func TestUserAdd(t *testing.T) {
 				t.Fatalf("exit %d stderr %q, want %q", code, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestServeKill9LosesNothing runs the real binary, acknowledges writes, kills
+// the process with SIGKILL and restarts it on the same data directory: every
+// acknowledged write is still there.
+func TestServeKill9LosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vouch binary")
+	}
+	bin := filepath.Join(t.TempDir(), "vouch")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	cfg := cheapConfig(t, "")
+	start := func() (*exec.Cmd, string) {
+		addr := freeAddr(t)
+		cmd := exec.Command(bin, "serve", "--listen", addr, "--data-dir", dir, "--config", cfg)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		base := "http://" + addr
+		for i := 0; ; i++ {
+			if res, err := http.Get(base + "/health"); err == nil {
+				res.Body.Close()
+				break
+			}
+			if i > 200 {
+				cmd.Process.Kill()
+				t.Fatal("server did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return cmd, base
+	}
+	call := func(method, url, token, body string) (int, string) {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	cmd, base := start()
+	code, body := call("POST", base+"/_matrix/client/v3/register", "", `{"username":"alice","password":"pw","auth":{"type":"m.login.dummy"}}`)
+	if code != 200 {
+		cmd.Process.Kill()
+		t.Fatalf("register: %d %s", code, body)
+	}
+	var reg struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal([]byte(body), &reg)
+	for i := 0; i < 20; i++ {
+		if code, body := call("PUT", fmt.Sprintf("%s/_matrix/client/v3/user/@alice:localhost/account_data/m.n%d", base, i), reg.AccessToken, fmt.Sprintf(`{"n":%d}`, i)); code != 200 {
+			cmd.Process.Kill()
+			t.Fatalf("put: %d %s", code, body)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	cmd, base = start()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	for i := 0; i < 20; i++ {
+		code, body := call("GET", fmt.Sprintf("%s/_matrix/client/v3/user/@alice:localhost/account_data/m.n%d", base, i), reg.AccessToken, "")
+		if code != 200 || body != fmt.Sprintf(`{"n":%d}`, i) {
+			t.Fatalf("after kill -9, m.n%d: %d %s", i, code, body)
+		}
 	}
 }
