@@ -662,6 +662,25 @@ func BenchmarkBackupUpload10k(b *testing.B) {
 	}
 }
 
+// BenchmarkBackupReupload10k uploads the same 10,000 sessions again: every
+// one is already stored, so the store looks up all the stored metadata and
+// the rule keeps every stored copy (the path a resumed upload takes).
+func BenchmarkBackupReupload10k(b *testing.B) {
+	ts, token, v := benchServer(b)
+	body := bigUpload(10000)
+	var first backupUpdate
+	benchDo(b, ts, "PUT", keysPath(v), token, body, &first)
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var up backupUpdate
+		benchDo(b, ts, "PUT", keysPath(v), token, body, &up)
+		if up.Count != 10000 || up.Etag != first.Etag {
+			b.Fatalf("re-upload changed the backup: %+v, first %+v", up, first)
+		}
+	}
+}
+
 // BenchmarkBackupDownload10k is a restore: GET /room_keys/keys of a backup
 // of 10,000 realistic sessions, decoded by the client.
 func BenchmarkBackupDownload10k(b *testing.B) {
