@@ -1,8 +1,8 @@
 // Package server is the HTTP side of the vouch key server: the Matrix
 // client-server endpoints for accounts, device keys, cross-signing,
-// signatures (filtered per viewer), device-list changes, to-device messages
-// and account data, with the middleware around them (authentication, body and
-// rate limits, panic recovery, metrics).
+// signatures (filtered per viewer), device-list changes, to-device messages,
+// account data and room-key backups, with the middleware around them
+// (authentication, body and rate limits, panic recovery, metrics).
 //
 // It speaks only to the store interfaces (never to a backend), and asks
 // packages keys, signedjson and trust for every decision about keys and
