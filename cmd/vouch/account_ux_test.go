@@ -149,3 +149,45 @@ func TestNewPasswordAskedTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginWhileLoggedIn: logging in again over a working login would
+// abandon that device on the server (its keys gone from this machine, its
+// signature still trusted by others), so it is refused with the way out; a
+// login the server no longer accepts is replaced.
+func TestLoginWhileLoggedIn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	url := startInProcessServer(t)
+	t.Setenv("VOUCH_PASSWORD", "pw")
+	first, second := t.TempDir(), t.TempDir()
+	login := []string{"login", "--server", url, "--user", "@erin:localhost"}
+	if code, _, errOut := acctRun(t, first, append(login, "--register")...); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := acctRun(t, second, login...); code != 0 {
+		t.Fatal(errOut)
+	}
+	_, who, _ := acctRun(t, second, "whoami", "--json")
+	dev2 := who[strings.Index(who, `"device_id": "`)+len(`"device_id": "`):]
+	dev2 = dev2[:strings.Index(dev2, `"`)]
+
+	code, _, errOut := acctRun(t, second, login...)
+	if code != 1 || !strings.Contains(errOut, "already logged in") || !strings.Contains(errOut, "vouch logout") {
+		t.Fatalf("second login over a working one: exit %d, %q", code, errOut)
+	}
+	if _, out, _ := acctRun(t, first, "devices", "list"); strings.Count(out, "\n") != 2 {
+		t.Fatalf("devices after the refused login:\n%s", out)
+	}
+	// Reusing the same device is allowed.
+	if code, _, errOut := acctRun(t, second, append(login, "--device-id", dev2)...); code != 0 {
+		t.Fatalf("re-login to the same device: %s", errOut)
+	}
+	// Once the device is deleted elsewhere, its login is dead: replace it.
+	if code, _, errOut := acctRun(t, first, "devices", "delete", dev2); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := acctRun(t, second, login...); code != 0 {
+		t.Fatalf("login over a dead login: %s", errOut)
+	}
+}

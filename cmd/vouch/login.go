@@ -59,6 +59,12 @@ from a device that holds your cross-signing keys.`,
 			if err != nil {
 				return failf("--server %q is not a homeserver URL; give one like http://127.0.0.1:8008", server)
 			}
+			// (--register needs no check: the server refuses an existing account.)
+			if !register {
+				if err := checkNotLoggedIn(ctx, &f, f.user, deviceID); err != nil {
+					return err
+				}
+			}
 			ask := passwordSource(s, "Password for "+f.user+": ")
 			if register {
 				ask = newPasswordSource(s, "New password for "+f.user+": ")
@@ -231,4 +237,30 @@ func signNewDevice(ctx context.Context, st *state.Store, c *client.Client, userI
 	in := client.TrustInputs{UserID: userID, OwnMaster: own}
 	res, err := client.VerifyOwnDevice(ctx, c, in, ks, deviceID)
 	return err == nil && res.Decision.Trusted
+}
+
+// checkNotLoggedIn refuses a new login of userID over a stored login the
+// server still accepts: going on would abandon that device on the server
+// (its keys deleted here, its signature still trusted by others). Logging in
+// to the same device again (--device-id) is fine, and so is replacing a login
+// the server no longer accepts or cannot confirm.
+func checkNotLoggedIn(ctx context.Context, f *accountFlags, userID, deviceID string) error {
+	st, err := openState(ctx, f, userID)
+	if err != nil {
+		return err
+	}
+	prev, err := st.Account(ctx)
+	st.Close()
+	if err != nil || prev.AccessToken == "" || prev.DeviceID == deviceID {
+		return nil
+	}
+	c, err := client.New(prev.Homeserver, client.WithAccessToken(prev.AccessToken), client.WithRetries(0, 0, 0))
+	if err != nil {
+		return nil
+	}
+	if _, err := c.WhoAmI(ctx); err != nil {
+		return nil
+	}
+	return failf("already logged in as %s on this machine (device %s at %s); run vouch logout first, or vouch login --device-id %s to log in to that device again",
+		userID, prev.DeviceID, prev.Homeserver, prev.DeviceID)
 }

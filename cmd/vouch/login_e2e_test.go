@@ -224,7 +224,9 @@ func TestEndToEndJourney(t *testing.T) {
 
 	// Bad input against a server that is down, and after logout.
 	down := "http://" + closedPort(t)
-	fails("alice", "cannot reach the server", "login", "--server", down, "--user", "@alice:localhost")
+	home["carol"], pw["carol"] = t.TempDir(), "carol-password"
+	fails("carol", "cannot reach the server", "login", "--server", down, "--user", "@carol:localhost")
+	fails("alice", "already logged in", "login", "--server", url, "--user", "@alice:localhost")
 	fails("alice", "not a Matrix user ID", "login", "--server", url, "--user", "alice@localhost")
 	// Device management: rename, refuse unknown devices, delete with UIA.
 	must("bob", "devices", "rename", dev2, "laptop 2")
