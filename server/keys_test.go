@@ -108,3 +108,30 @@ func TestQueryReturnsVerifiableObjects(t *testing.T) {
 		t.Errorf("no display name in %s", dev)
 	}
 }
+
+// TestQueryDeviceFilterAndUnknownUsers: a device list restricts the answer;
+// users without keys come back empty, not as errors.
+func TestQueryDeviceFilterAndUnknownUsers(t *testing.T) {
+	e := newEnv(t)
+	a := e.register("alice")
+	a.uploadDeviceKeys()
+	var l map[string]string
+	e.ok("POST", v3+"/login", "", map[string]any{"type": "m.login.password", "user": "alice", "password": a.password}).decode(t, &l)
+	second := &acct{e: e, user: a.user, device: l["device_id"], token: l["access_token"], password: a.password, csObjs: map[string][]byte{}}
+	second.uploadDeviceKeys()
+	var q struct {
+		DeviceKeys map[string]map[string]json.RawMessage `json:"device_keys"`
+		MasterKeys map[string]json.RawMessage            `json:"master_keys"`
+	}
+	e.ok("POST", v3+"/keys/query", a.token, map[string]any{"device_keys": map[string][]string{a.user: {second.device}, "@nobody:localhost": {}}}).decode(t, &q)
+	if len(q.DeviceKeys[a.user]) != 1 || q.DeviceKeys[a.user][second.device] == nil {
+		t.Fatalf("filtered devices %v", q.DeviceKeys[a.user])
+	}
+	if got, ok := q.DeviceKeys["@nobody:localhost"]; !ok || len(got) != 0 {
+		t.Fatalf("unknown user %v", q.DeviceKeys)
+	}
+	e.ok("POST", v3+"/keys/query", a.token, map[string]any{"device_keys": map[string][]string{a.user: {}}}).decode(t, &q)
+	if len(q.DeviceKeys[a.user]) != 2 || len(q.MasterKeys) != 0 {
+		t.Fatalf("all devices %v, masters %v", q.DeviceKeys[a.user], q.MasterKeys)
+	}
+}
