@@ -885,3 +885,108 @@ func FuzzBackupKeyUpload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBackupVersionCreate sends arbitrary bodies to POST /room_keys/version.
+// A version is created exactly when an independent strict reading accepts
+// the body (algorithm a string of 1 to 255 bytes, auth_data an object, exact
+// member names), and it reads back with the same algorithm and auth_data;
+// any other body is a 400 that creates nothing.
+func FuzzBackupVersionCreate(f *testing.F) {
+	for _, s := range []string{
+		`{"algorithm":"` + backupAlg + `","auth_data":{"public_key":"abc","signatures":{"@a:x":{"ed25519:D":"sig"}}}}`,
+		`{"algorithm":"","auth_data":{}}`, `{"algorithm":1,"auth_data":{}}`, `{"Algorithm":"a","auth_data":{}}`,
+		`{"algorithm":"a","auth_data":[]}`, `{"algorithm":"a","auth_data":null}`, `{"algorithm":"\u00e9","auth_data":{"x":1e999}}`,
+		`[]`, `null`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "data"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	srv, err := server.New(testConfig(), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := srv.Handler()
+	call := func(method, path, token string, body []byte) (int, []byte) {
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.Bytes()
+	}
+	status, body := call("POST", v3+"/register", "", []byte(`{"username":"fuzz","auth":{"type":"m.login.dummy"}}`))
+	var login struct {
+		Token string `json:"access_token"`
+	}
+	if status != 200 || json.Unmarshal(body, &login) != nil {
+		f.Fatalf("register: %d %s", status, body)
+	}
+	current := func(t *testing.T) string {
+		status, body := call("GET", roomKeysVersion, login.Token, nil)
+		if status == 404 {
+			return ""
+		}
+		var v struct{ Version string }
+		if status != 200 || json.Unmarshal(body, &v) != nil {
+			t.Fatalf("current version: %d %s", status, body)
+		}
+		return v.Version
+	}
+	canonical := func(raw []byte) (string, bool) {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		var v any
+		if d.Decode(&v) != nil {
+			return "", false
+		}
+		js, err := json.Marshal(v)
+		return string(js), err == nil
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		before := current(t)
+		status, body := call("POST", roomKeysVersion, login.Token, in)
+		// The reference reading.
+		var m map[string]json.RawMessage
+		ok := json.Valid(in) && json.Unmarshal(in, &m) == nil && m != nil
+		var alg string
+		var wantAuth string
+		if ok {
+			a, isStr := m["algorithm"]
+			ok = isStr && len(a) > 0 && a[0] == '"' && json.Unmarshal(a, &alg) == nil && alg != "" && len(alg) <= 255
+			auth := m["auth_data"]
+			ok = ok && len(auth) > 0 && auth[0] == '{'
+			if ok {
+				wantAuth, ok = canonical(auth)
+			}
+		}
+		if !ok {
+			if status != 400 {
+				t.Fatalf("invalid body %q answered %d %s", in, status, body)
+			}
+			if after := current(t); after != before {
+				t.Fatalf("invalid body %q created version %q", in, after)
+			}
+			return
+		}
+		var created struct{ Version string }
+		if status != 200 || json.Unmarshal(body, &created) != nil {
+			t.Fatalf("valid body %q answered %d %s", in, status, body)
+		}
+		status, body = call("GET", roomKeysVersion+"/"+created.Version, login.Token, nil)
+		var got struct {
+			Algorithm string          `json:"algorithm"`
+			AuthData  json.RawMessage `json:"auth_data"`
+		}
+		if status != 200 || json.Unmarshal(body, &got) != nil {
+			t.Fatalf("read back: %d %s", status, body)
+		}
+		if gotAuth, _ := canonical(got.AuthData); got.Algorithm != alg || gotAuth != wantAuth {
+			t.Fatalf("body %q read back as %s", in, body)
+		}
+	})
+}
