@@ -572,3 +572,40 @@ func TestSymbolExact(t *testing.T) {
 		t.Fatalf("2954 bytes: err = %v, want ErrRender", err)
 	}
 }
+
+// FuzzSymbol: any payload that fits a QR symbol comes back from the
+// reader's low-level decoder byte for byte, in one segment, with nothing to
+// correct and no ECI.
+func FuzzSymbol(f *testing.F) {
+	for _, v := range loadVectors(f).Valid {
+		b, err := hex.DecodeString(v.Hex)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if len(payload) == 0 || len(payload) > 2953 {
+			t.Skip()
+		}
+		m, err := symbol(payload)
+		if err != nil {
+			t.Fatalf("symbol(%d bytes): %v", len(payload), err)
+		}
+		grid := make([][]bool, m.GetHeight())
+		for y := range grid {
+			grid[y] = make([]bool, m.GetWidth())
+			for x := range grid[y] {
+				grid[y][x] = m.Get(x, y) == 1
+			}
+		}
+		res, err := zxdecoder.NewDecoder().DecodeBoolMap(grid, nil)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if segs := res.GetByteSegments(); len(segs) != 1 || !bytes.Equal(segs[0], payload) || res.GetErrorsCorrected() != 0 || res.GetSymbologyModifier() != 1 {
+			t.Fatalf("round trip of %x failed", payload)
+		}
+	})
+}
