@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -460,22 +461,66 @@ func (s *Server) getBackupKeys(r *http.Request, c *caller) (any, error) {
 		}
 		return keyBackupData(got[0]), nil
 	case roomID != "":
-		room := api.RoomKeyBackup{Sessions: make(map[string]api.KeyBackupData, len(got))}
-		for _, bs := range got {
-			room.Sessions[bs.SessionID] = keyBackupData(bs)
-		}
-		return room, nil
+		return appendSessionsJSON(nil, got), nil
 	}
-	out := api.RoomKeysBackup{Rooms: map[string]api.RoomKeyBackup{}}
-	for _, bs := range got {
-		room, ok := out.Rooms[bs.RoomID]
-		if !ok {
-			room = api.RoomKeyBackup{Sessions: map[string]api.KeyBackupData{}}
-			out.Rooms[bs.RoomID] = room
+	return appendRoomsJSON(got), nil
+}
+
+// appendSessionsJSON appends {"sessions":{…}} for sessions, which must all
+// be of one room. The answers of GET /room_keys/keys are written directly
+// rather than through maps and json.Marshal: a restore of 10,000 sessions
+// would otherwise re-validate and re-compact every session_data, which the
+// store holds compact and valid since the upload.
+func appendSessionsJSON(b []byte, sessions []store.BackupSession) []byte {
+	sort.Slice(sessions, func(i, j int) bool { return sessions[i].SessionID < sessions[j].SessionID })
+	b = append(b, `{"sessions":{`...)
+	for i, bs := range sessions {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		room.Sessions[bs.SessionID] = keyBackupData(bs)
+		b = appendJSONString(b, bs.SessionID)
+		b = append(b, `:{"first_message_index":`...)
+		b = strconv.AppendInt(b, bs.FirstMessageIndex, 10)
+		b = append(b, `,"forwarded_count":`...)
+		b = strconv.AppendInt(b, bs.ForwardedCount, 10)
+		b = append(b, `,"is_verified":`...)
+		b = strconv.AppendBool(b, bs.IsVerified)
+		b = append(b, `,"session_data":`...)
+		b = append(b, bs.SessionData...)
+		b = append(b, '}')
 	}
-	return out, nil
+	return append(b, "}}"...)
+}
+
+// appendRoomsJSON returns {"rooms":{…}} for sessions of any rooms, rooms and
+// sessions in byte order.
+func appendRoomsJSON(sessions []store.BackupSession) json.RawMessage {
+	sort.Slice(sessions, func(i, j int) bool {
+		if sessions[i].RoomID != sessions[j].RoomID {
+			return sessions[i].RoomID < sessions[j].RoomID
+		}
+		return sessions[i].SessionID < sessions[j].SessionID
+	})
+	size := 16
+	for _, bs := range sessions {
+		size += len(bs.RoomID) + len(bs.SessionID) + len(bs.SessionData) + 100
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"rooms":{`...)
+	for start := 0; start < len(sessions); {
+		end := start + 1
+		for end < len(sessions) && sessions[end].RoomID == sessions[start].RoomID {
+			end++
+		}
+		if start > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, sessions[start].RoomID)
+		b = append(b, ':')
+		b = appendSessionsJSON(b, sessions[start:end])
+		start = end
+	}
+	return append(b, "}}"...)
 }
 
 // deleteBackupKeys answers DELETE /room_keys/keys[/{roomId}[/{sessionId}]]

@@ -990,3 +990,32 @@ func FuzzBackupVersionCreate(f *testing.F) {
 		}
 	})
 }
+
+// TestBackupEscapedIDs stores keys under room and session IDs with the
+// characters JSON must escape and reads them back at every level.
+func TestBackupEscapedIDs(t *testing.T) {
+	e := newEnv(t)
+	a := e.register("alice")
+	v := a.createBackup(`{}`)
+	room, session := `!a"b\c<&>:x`, `s"\/+=`
+	e.ok("PUT", keysPath(v, room, session), a.token, kbd(1, 2, true, "esc"))
+	var all struct {
+		Rooms map[string]struct {
+			Sessions map[string]struct {
+				FirstMessageIndex int `json:"first_message_index"`
+			} `json:"sessions"`
+		} `json:"rooms"`
+	}
+	e.ok("GET", keysPath(v), a.token, nil).decode(t, &all)
+	if len(all.Rooms) != 1 || all.Rooms[room].Sessions[session].FirstMessageIndex != 1 {
+		t.Fatalf("all rooms: %+v", all)
+	}
+	r := e.ok("GET", keysPath(v, room), a.token, nil)
+	var one struct {
+		Sessions map[string]json.RawMessage `json:"sessions"`
+	}
+	r.decode(t, &one)
+	if string(one.Sessions[session]) != compactJSON(t, kbd(1, 2, true, "esc")) {
+		t.Fatalf("room: %s", r.Body)
+	}
+}
