@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -189,5 +190,62 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 	}
 	if code, _, errOut := acctRun(t, second, login...); code != 0 {
 		t.Fatalf("login over a dead login: %s", errOut)
+	}
+}
+
+// jsonField returns the string field name of a one-object JSON output.
+func jsonField(t *testing.T, out, name string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	s, _ := m[name].(string)
+	return s
+}
+
+// TestMigrationFromDeviceVerification drives the migration through the CLI:
+// alice verifies frank's device the old way (ed25519 key compared), frank
+// then bootstraps; trust offers the migration and verify user --from-device
+// carries it out. Without the recorded device it is refused.
+func TestMigrationFromDeviceVerification(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a server")
+	}
+	url := startInProcessServer(t)
+	t.Setenv("VOUCH_PASSWORD", "pw")
+	alice, frank, gina := t.TempDir(), t.TempDir(), t.TempDir()
+	must := func(dir string, args ...string) string {
+		t.Helper()
+		code, out, errOut := acctRun(t, dir, args...)
+		if code != 0 {
+			t.Fatalf("vouch %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	must(alice, "login", "--server", url, "--user", "@alice:localhost", "--register")
+	must(alice, "bootstrap")
+	must(frank, "login", "--server", url, "--user", "@frank:localhost", "--register")
+	must(gina, "login", "--server", url, "--user", "@gina:localhost", "--register")
+	st := must(frank, "status", "--json")
+	dev, key := jsonField(t, st, "device_id"), jsonField(t, st, "device_ed25519")
+
+	code, _, errOut := acctRun(t, alice, "verify", "device", dev, "--owner", "@frank:localhost", "--key", strings.Repeat("A", 43))
+	if code != 1 || errOut == "" {
+		t.Fatalf("wrong device key accepted: exit %d %q", code, errOut)
+	}
+	must(alice, "verify", "device", dev, "--owner", "@frank:localhost", "--key", key)
+	must(frank, "bootstrap")
+	must(gina, "bootstrap")
+
+	if out := must(alice, "trust", "@frank:localhost"); !strings.Contains(out, "vouch verify user @frank:localhost --from-device") {
+		t.Errorf("trust does not offer the migration:\n%s", out)
+	}
+	if code, _, _ := acctRun(t, alice, "verify", "user", "@gina:localhost", "--from-device"); code != 1 {
+		t.Errorf("migration without a verified device: exit %d", code)
+	}
+	must(alice, "verify", "user", "@frank:localhost", "--from-device")
+	if out := must(alice, "trust", "@frank:localhost", "--json"); !strings.Contains(out, `"verified": true`) {
+		t.Errorf("after migration:\n%s", out)
 	}
 }
