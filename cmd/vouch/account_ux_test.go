@@ -191,6 +191,22 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 	if code, _, errOut := acctRun(t, second, login...); code != 0 {
 		t.Fatalf("login over a dead login: %s", errOut)
 	}
+
+	// A wrong password that came from the environment says so: the person
+	// typed nothing and may not know the variable is set.
+	_, who, _ = acctRun(t, second, "whoami", "--json")
+	dev3 := jsonField(t, who, "device_id")
+	t.Setenv("VOUCH_PASSWORD", "wrong")
+	for _, args := range [][]string{{"devices", "delete", dev3}, append([]string{"login"}, login[1:]...)} {
+		dir := first
+		if args[0] == "login" {
+			dir = t.TempDir()
+		}
+		code, _, errOut := acctRun(t, dir, args...)
+		if code != 1 || !strings.Contains(errOut, "wrong") || !strings.Contains(errOut, "VOUCH_PASSWORD") {
+			t.Errorf("%v with a wrong VOUCH_PASSWORD: exit %d, %q", args, code, errOut)
+		}
+	}
 }
 
 // jsonField returns the string field name of a one-object JSON output.

@@ -88,7 +88,7 @@ from a device that holds your cross-signing keys.`,
 			} else {
 				lr, err = c.Login(ctx, f.user, pw, deviceID, name)
 				if client.IsCode(err, client.CodeForbidden) {
-					return failf("wrong user or password for %s", f.user)
+					return failf("wrong user or password for %s%s", f.user, passwordOrigin())
 				}
 			}
 			if err != nil {

@@ -313,7 +313,7 @@ func explainErr(err error, server string) error {
 	case client.IsCode(err, client.CodeUnknownToken), client.IsCode(err, client.CodeMissingToken):
 		return failf("the server no longer accepts this login; run `vouch login` again")
 	case errors.Is(err, client.ErrAuthRequired) && client.IsCode(err, client.CodeForbidden):
-		return failf("wrong password")
+		return failf("wrong password%s", passwordOrigin())
 	case client.IsCode(err, client.CodeLimitExceeded):
 		return failf("the server is rate-limiting requests; try again in a moment")
 	}
@@ -387,4 +387,13 @@ func networkCause(err error) string {
 		msg = msg[k+2:]
 	}
 	return msg
+}
+
+// passwordOrigin adds, when the password came from VOUCH_PASSWORD, where it
+// came from: the person typed nothing and may not know the variable is set.
+func passwordOrigin() string {
+	if _, ok := os.LookupEnv("VOUCH_PASSWORD"); ok {
+		return " (taken from VOUCH_PASSWORD: fix or unset it, then run the command again)"
+	}
+	return "; run the command again"
 }
