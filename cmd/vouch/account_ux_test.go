@@ -30,7 +30,9 @@ func TestAccountMessagesSayWhatNext(t *testing.T) {
 		return out
 	}
 	must(first, "login", "--server", url, "--user", "@alice:localhost", "--register")
-	must(first, "bootstrap")
+	if out := must(first, "bootstrap"); !strings.Contains(out, "Next: read your fingerprint") {
+		t.Errorf("bootstrap does not say what comes next:\n%s", out)
+	}
 	st := must(first, "status")
 	if !strings.Contains(st, "Cross-signing private keys on this device: master, self-signing, user-signing\n") {
 		t.Errorf("status lists held keys badly:\n%s", st)
@@ -79,6 +81,9 @@ func TestAccountMessagesSayWhatNext(t *testing.T) {
 	st = must(second, "status")
 	if !strings.Contains(st, "vouch verify device "+dev2) {
 		t.Errorf("unsigned second device not told how to get signed:\n%s", st)
+	}
+	if out := must(first, "verify", "device", dev2); strings.Count(out, dev2) != 1 {
+		t.Errorf("verify device repeats itself:\n%s", out)
 	}
 }
 

@@ -50,6 +50,7 @@ you out of band before running vouch verify user.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Cross-signing identity created for %s; device %s is signed.\nYour fingerprint: %s\n",
 				ss.acct.UserID, ss.acct.DeviceID, client.FormatFingerprint(res.Master))
+			fmt.Fprintln(cmd.OutOrStdout(), "Next: read your fingerprint to the people who verify you; verify them with vouch verify user @them:server --fingerprint FP.")
 			return nil
 		},
 	}

@@ -198,7 +198,7 @@ user's device the old way (before cross-signing); vouch verify user USER
 			if !res.Decision.Trusted {
 				return failf("signed device %s, but it is not trusted: %s", deviceID, res.Decision.Reason)
 			}
-			fmt.Fprintf(out, "Device %s is signed: %s.\n", deviceID, res.Decision.Reason)
+			fmt.Fprintf(out, "Done: %s.\n", res.Decision.Reason)
 			return nil
 		},
 	}
