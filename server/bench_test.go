@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 )
@@ -111,6 +112,44 @@ func BenchmarkSignaturesUpload(b *testing.B) {
 				b.Errorf("status %d %s", res.StatusCode, body)
 				return
 			}
+		}
+	})
+}
+
+// BenchmarkCeilingKeysQuery is the floor for BenchmarkKeysQuery: the same
+// client and body against a bare net/http handler that only parses the JSON
+// body and answers a fixed object. The ratio of the two ns/op is the
+// server's fraction of the HTTP+JSON ceiling.
+func BenchmarkCeilingKeysQuery(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v any
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&v); err != nil {
+			http.Error(w, "bad", 400)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	dk := map[string][]string{}
+	for j := 0; j < 10; j++ {
+		dk[fmt.Sprintf("@u%d:localhost", j)] = []string{}
+	}
+	body, _ := json.Marshal(map[string]any{"device_keys": dk})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", srv.URL+v3+"/keys/query", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer x")
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
 		}
 	})
 }

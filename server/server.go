@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -253,7 +254,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 			body = []byte(`{"errcode":"M_UNKNOWN","error":"cannot encode response"}`)
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	// An explicit length spares chunked encoding and lets large answers go
+	// out in one write.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body) //nolint:errcheck // the client went away; nothing to do
 }
