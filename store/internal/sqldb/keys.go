@@ -22,23 +22,25 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 			}
 		}
 		for _, k := range u.OneTimeKeys {
+			res, err := t.exec(`INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (user_id, device_id, key_id) DO NOTHING`, u.UserID, u.DeviceID, k.Algorithm, k.KeyID, k.JSON)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				continue
+			}
+			// The key ID exists: accepted only as an identical re-upload.
 			row, err := t.queryRow(`SELECT key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?`, u.UserID, u.DeviceID, k.KeyID)
 			if err != nil {
 				return err
 			}
 			var old []byte
-			switch err := row.Scan(&old); {
-			case err == nil:
-				if !bytes.Equal(old, k.JSON) {
-					return fmt.Errorf("one-time key %s: %w", k.KeyID, store.ErrOneTimeKeyExists)
-				}
-				continue
-			case !errors.Is(err, sql.ErrNoRows):
+			if err := row.Scan(&old); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES (?, ?, ?, ?, ?)`,
-				u.UserID, u.DeviceID, k.Algorithm, k.KeyID, k.JSON); err != nil {
-				return err
+			if !bytes.Equal(old, k.JSON) {
+				return fmt.Errorf("one-time key %s: %w", k.KeyID, store.ErrOneTimeKeyExists)
 			}
 		}
 		for _, k := range u.FallbackKeys {
