@@ -15,8 +15,15 @@ import (
 )
 
 // openPTY returns the controller and the terminal side of a new
-// pseudo-terminal (Linux /dev/ptmx).
+// pseudo-terminal (Linux /dev/ptmx), with the controller's output drained.
 func openPTY(t *testing.T) (ptmx, tty *os.File) {
+	ptmx, tty = openRawPTY(t)
+	go io.Copy(io.Discard, ptmx) // drain the prompt
+	return ptmx, tty
+}
+
+// openRawPTY is openPTY without the draining: the test reads the controller.
+func openRawPTY(t *testing.T) (ptmx, tty *os.File) {
 	t.Helper()
 	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
 	if err != nil {
@@ -35,7 +42,6 @@ func openPTY(t *testing.T) (ptmx, tty *os.File) {
 		t.Skipf("open pts: %v", err)
 	}
 	t.Cleanup(func() { tty.Close() })
-	go io.Copy(io.Discard, ptmx) // drain the prompt
 	return ptmx, tty
 }
 
@@ -68,5 +74,27 @@ func TestPasswordPromptInterrupted(t *testing.T) {
 	}
 	if tio.Lflag&unix.ECHO == 0 {
 		t.Fatal("terminal echo left off after the interrupt")
+	}
+}
+
+// TestProgressBarOnTerminal: on a terminal, progress is one line redrawn in
+// place (carriage return, clear to end of line, a bar of #), finished with a
+// newline; the plain "[n/N]" lines are for pipes (TestProgressPlainLines).
+func TestProgressBarOnTerminal(t *testing.T) {
+	ptmx, tty := openRawPTY(t)
+	p, end := progressTo(tty)
+	p(1, 4, "one")
+	p(2, 4, "two")
+	end()
+	tty.Close()
+	got, _ := io.ReadAll(ptmx) // ends with EIO once the terminal side is closed
+	out := string(got)
+	for _, want := range []string{"\r\x1b[K[#####...............] 1/4 one", "\r\x1b[K[##########..........] 2/4 two"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(out, "[1/4]") || !strings.HasSuffix(strings.ReplaceAll(out, "\r\n", "\n"), "two\n") {
+		t.Errorf("terminal output %q: want a bar finished by a newline", out)
 	}
 }
