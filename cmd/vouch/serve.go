@@ -121,6 +121,7 @@ TOML file (every key optional):
   server_name = "localhost"
   log_level = "info"
   max_body_bytes = 1048576
+  max_backup_body_bytes = 33554432  # key-backup uploads
   max_sync_timeout = "5m"
   max_signatures_per_upload = 1000
   max_query_users = 1000

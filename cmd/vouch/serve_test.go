@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -284,6 +285,42 @@ func TestServeKill9LosesNothing(t *testing.T) {
 		code, body := call("GET", fmt.Sprintf("%s/_matrix/client/v3/user/@alice:localhost/account_data/m.n%d", base, i), reg.AccessToken, "")
 		if code != 200 || body != fmt.Sprintf(`{"n":%d}`, i) {
 			t.Fatalf("after kill -9, m.n%d: %d %s", i, code, body)
+		}
+	}
+}
+
+// TestServeHelpListsEveryKey keeps vouch serve --help in step with the
+// configuration: every TOML key of serveConfig appears in it.
+func TestServeHelpListsEveryKey(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"serve", "--help"}, stdio{in: strings.NewReader(""), out: &out, err: &out}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	help := out.String()
+	var walk func(typ reflect.Type)
+	walk = func(typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			if f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			key := f.Tag.Get("toml")
+			if key == "" {
+				continue
+			}
+			if !regexp.MustCompile(`(?m)^\s*(` + regexp.QuoteMeta(key) + ` =|\[` + regexp.QuoteMeta(key) + `\])`).MatchString(help) {
+				t.Errorf("--help does not document %q", key)
+			}
+			if f.Type.Kind() == reflect.Struct && f.Type.Name() != "Duration" {
+				walk(f.Type)
+			}
+		}
+	}
+	walk(reflect.TypeOf(serveConfig{}))
+	for _, flag := range []string{"--listen", "--data-dir", "--server-name", "--config"} {
+		if !strings.Contains(help, flag) {
+			t.Errorf("--help does not show %s", flag)
 		}
 	}
 }
