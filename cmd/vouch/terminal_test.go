@@ -49,7 +49,7 @@ func openRawPTY(t *testing.T) (ptmx, tty *os.File) {
 // password prompt stops the prompt at once with "interrupted" and gives the
 // terminal its echo back, instead of waiting for Enter.
 func TestPasswordPromptInterrupted(t *testing.T) {
-	t.Setenv("VOUCH_PASSWORD", "")
+	t.Setenv("VOUCH_PASSWORD", "") // restored after the test
 	os.Unsetenv("VOUCH_PASSWORD")
 	_, tty := openPTY(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -96,5 +96,43 @@ func TestProgressBarOnTerminal(t *testing.T) {
 	}
 	if strings.Contains(out, "[1/4]") || !strings.HasSuffix(strings.ReplaceAll(out, "\r\n", "\n"), "two\n") {
 		t.Errorf("terminal output %q: want a bar finished by a newline", out)
+	}
+}
+
+// TestPasswordPromptNoEcho: a password typed at the prompt is read, and the
+// terminal does not echo it.
+func TestPasswordPromptNoEcho(t *testing.T) {
+	t.Setenv("VOUCH_PASSWORD", "") // restored after the test
+	os.Unsetenv("VOUCH_PASSWORD")
+	ptmx, tty := openRawPTY(t)
+	echoed := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(ptmx)
+		echoed <- string(b)
+	}()
+	got := make(chan string, 1)
+	go func() {
+		pw, err := passwordSource(stdio{in: tty, out: io.Discard, err: tty}, "Password: ")(context.Background())
+		if err != nil {
+			pw = "error: " + err.Error()
+		}
+		got <- pw
+	}()
+	time.Sleep(200 * time.Millisecond) // let the prompt turn echo off
+	if _, err := ptmx.Write([]byte("hunter2\n")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case pw := <-got:
+		if pw != "hunter2" {
+			t.Fatalf("password = %q", pw)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no password read")
+	}
+	tty.Close()
+	out := <-echoed
+	if !strings.Contains(out, "Password: ") || strings.Contains(out, "hunter2") {
+		t.Fatalf("terminal showed %q", out)
 	}
 }
