@@ -231,7 +231,7 @@ func TestRunCeilingOnly(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Mode = ModeCeiling
 	cfg.Users, cfg.QueryUsers, cfg.Clients = 12, 4, 4
-	cfg.Duration = 300 * time.Millisecond
+	cfg.Duration = 150 * time.Millisecond
 	cfg.MaxRequests = 400
 	cfg.VerifyDuration = 100 * time.Millisecond
 	rep, err := Run(context.Background(), cfg)
@@ -271,7 +271,7 @@ func TestRunBothAgainstFake(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ServerURL = ls.URL
 	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 6, 2, 3, 3
-	cfg.Duration = 300 * time.Millisecond
+	cfg.Duration = 150 * time.Millisecond
 	cfg.MaxRequests = 300
 	cfg.VerifyDuration = 100 * time.Millisecond
 	rep, err := Run(context.Background(), cfg)

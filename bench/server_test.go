@@ -24,7 +24,7 @@ func TestRunAgainstServer(t *testing.T) {
 	cfg.ServerURL = srv.URL
 	cfg.ServerInProcess = true
 	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 6, 2, 3, 3
-	cfg.Duration = 300 * time.Millisecond
+	cfg.Duration = 150 * time.Millisecond
 	cfg.MaxRequests = 200
 	cfg.VerifyDuration = 100 * time.Millisecond
 	rep, err := Run(ctx, cfg)
