@@ -153,3 +153,43 @@ func BenchmarkCeilingKeysQuery(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkKeysUpload measures POST /keys/upload with 5 fresh signed
+// one-time keys (a durable write per request, group-committed).
+func BenchmarkKeysUpload(b *testing.B) {
+	e := newEnvB(b)
+	var users []*acct
+	for i := 0; i < 16; i++ {
+		a := e.register(fmt.Sprintf("u%d", i))
+		a.uploadDeviceKeys()
+		users = append(users, a)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var n, seq atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		u := users[int(n.Add(1))%len(users)]
+		for pb.Next() {
+			otks := map[string]any{}
+			for k := 0; k < 5; k++ {
+				id := fmt.Sprintf("signed_curve25519:%d", seq.Add(1))
+				otks[id] = map[string]any{"key": id, "signatures": map[string]any{u.user: map[string]string{"ed25519:" + u.device: "c2ln"}}}
+			}
+			js, _ := json.Marshal(map[string]any{"one_time_keys": otks})
+			req, _ := http.NewRequest("POST", e.srv.URL+v3+"/keys/upload", bytes.NewReader(js))
+			req.Header.Set("Authorization", "Bearer "+u.token)
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				b.Errorf("status %d", res.StatusCode)
+				return
+			}
+		}
+	})
+}

@@ -21,6 +21,7 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 				return err
 			}
 		}
+		added := map[string]int{}
 		for _, k := range u.OneTimeKeys {
 			res, err := t.exec(`INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT (user_id, device_id, key_id) DO NOTHING`, u.UserID, u.DeviceID, k.Algorithm, k.KeyID, k.JSON)
@@ -28,6 +29,7 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
+				added[k.Algorithm]++
 				continue
 			}
 			// The key ID exists: accepted only as an identical re-upload.
@@ -53,7 +55,14 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 			}
 		}
 		var err error
-		counts, err = countOTKs(t.query(`SELECT algorithm, COUNT(*) FROM one_time_keys WHERE user_id = ? AND device_id = ? GROUP BY algorithm`, u.UserID, u.DeviceID))
+		for _, alg := range sortedKeys(added) {
+			if _, err := t.exec(`INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n) VALUES (?, ?, ?, ?)
+				ON CONFLICT (user_id, device_id, algorithm) DO UPDATE SET n = one_time_key_counts.n + excluded.n`,
+				u.UserID, u.DeviceID, alg, added[alg]); err != nil {
+				return err
+			}
+		}
+		counts, err = countOTKs(t.query(`SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`, u.UserID, u.DeviceID))
 		return err
 	})
 	if err != nil {
@@ -130,7 +139,7 @@ func (db *DB) GetDeviceKeys(ctx context.Context, userIDs []string) (map[string][
 
 // OneTimeKeyCounts implements store.OneTimeKeys.
 func (db *DB) OneTimeKeyCounts(ctx context.Context, userID, deviceID string) (map[string]int, error) {
-	return countOTKs(db.query(ctx, `SELECT algorithm, COUNT(*) FROM one_time_keys WHERE user_id = ? AND device_id = ? GROUP BY algorithm`, userID, deviceID))
+	return countOTKs(db.query(ctx, `SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`, userID, deviceID))
 }
 
 // UnusedFallbackKeyTypes implements store.OneTimeKeys.
@@ -188,7 +197,10 @@ func (t *tx) claimOne(user, dev, alg string) (string, []byte, error) {
 	var js []byte
 	switch err := row.Scan(&keyID, &js); {
 	case err == nil:
-		_, err := t.exec(`DELETE FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?`, user, dev, keyID)
+		if _, err := t.exec(`DELETE FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?`, user, dev, keyID); err != nil {
+			return "", nil, err
+		}
+		_, err := t.exec(`UPDATE one_time_key_counts SET n = n - 1 WHERE user_id = ? AND device_id = ? AND algorithm = ?`, user, dev, alg)
 		return keyID, js, err
 	case !errors.Is(err, sql.ErrNoRows):
 		return "", nil, err

@@ -164,6 +164,21 @@ CREATE TABLE backup_sessions (
 	FOREIGN KEY (user_id, version) REFERENCES backup_versions (user_id, version) ON DELETE CASCADE
 );
 `,
+	// 3: unclaimed one-time key counts per device and algorithm, kept by
+	// UploadKeys and ClaimKeys, so that the counts every /keys/upload and
+	// /sync return do not scan the device's keys.
+	`
+CREATE TABLE one_time_key_counts (
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	algorithm TEXT NOT NULL,
+	n BIGINT NOT NULL,
+	PRIMARY KEY (user_id, device_id, algorithm),
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+);
+INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n)
+	SELECT user_id, device_id, algorithm, COUNT(*) FROM one_time_keys GROUP BY user_id, device_id, algorithm;
+`,
 }
 
 // migrate applies the missing schema versions, each in its own transaction.
