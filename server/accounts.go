@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -352,8 +354,17 @@ func (s *Server) renameDevice(r *http.Request, c *caller) (any, error) {
 // deleteDevice answers DELETE /devices/{deviceId} (needs the password).
 func (s *Server) deleteDevice(r *http.Request, c *caller) (any, error) {
 	var req api.DeleteDeviceRequest
-	if r.ContentLength != 0 {
-		if err := decodeJSON(r, &req); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, api.BadJSON("cannot read body: %v", err)
+	}
+	// The body (with "auth") is optional on the first call.
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeBytes(body, &req); err != nil {
 			return nil, err
 		}
 	}
