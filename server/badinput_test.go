@@ -233,3 +233,20 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("retry_after_ms %d", body.RetryAfterMs)
 	}
 }
+
+// TestPerIPLimit: the per-IP bucket applies before authentication.
+func TestPerIPLimit(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.RateLimit.PerIPPerSecond, c.RateLimit.PerIPBurst = 0.001, 2
+	})
+	e.ok("GET", "/_matrix/client/versions", "", nil)
+	e.ok("GET", "/_matrix/client/versions", "", nil)
+	r := e.want(429, "M_LIMIT_EXCEEDED", "GET", v3+"/account/whoami", "vch_unknown", nil)
+	var body struct {
+		RetryAfterMs int64 `json:"retry_after_ms"`
+	}
+	r.decode(t, &body)
+	if body.RetryAfterMs <= 0 {
+		t.Fatalf("retry_after_ms %d", body.RetryAfterMs)
+	}
+}
