@@ -272,6 +272,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	e := mapError(err)
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away (a dropped long-poll, Ctrl-C): nothing failed.
+		s.log.Debug("request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		return
+	}
 	if e.Status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
