@@ -23,7 +23,7 @@ func (s *Server) routes() {
 	})
 	s.mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		setRoute(r, "/metrics")
-		s.metrics.write(w, s.syncWaiters())
+		s.metrics.handler.ServeHTTP(w, r)
 	})
 	both := func(path string, m map[string]route) {
 		s.handle(v3+path, m)

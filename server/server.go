@@ -78,13 +78,13 @@ func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server,
 	s := &Server{
 		cfg: cfg, st: st, log: log,
 		notifier: NewLocalNotifier(),
-		metrics:  newMetrics(),
 		ipLimit:  newLimiter(cfg.RateLimit.PerIPPerSecond, cfg.RateLimit.PerIPBurst),
 		usrLimit: newLimiter(cfg.RateLimit.PerUserPerSecond, cfg.RateLimit.PerUserBurst),
 		nonces:   newNonceSet(),
 		now:      time.Now,
 		closing:  make(chan struct{}),
 	}
+	s.metrics = newMetrics(s.syncWaiters)
 	for _, o := range opts {
 		o(s)
 	}
