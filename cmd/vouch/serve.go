@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"vouch/server"
 	"vouch/store/sqlite"
@@ -46,12 +50,8 @@ func loadServeConfig(cmd *cobra.Command, f serveFlags) (serveConfig, error) {
 		path = os.Getenv("VOUCH_CONFIG")
 	}
 	if path != "" {
-		md, err := toml.DecodeFile(path, &cfg)
-		if err != nil {
-			return cfg, failf("config %s: %v", path, err)
-		}
-		if und := md.Undecoded(); len(und) > 0 {
-			return cfg, failf("config %s: unknown setting %q", path, und[0].String())
+		if err := decodeConfigFile(path, &cfg); err != nil {
+			return cfg, err
 		}
 	}
 	env := func(name string, dst *string) {
@@ -89,10 +89,40 @@ func loadServeConfig(cmd *cobra.Command, f serveFlags) (serveConfig, error) {
 	return cfg, nil
 }
 
+// decodeConfigFile reads a TOML file, or a YAML file when its name ends in
+// .yaml or .yml, into cfg. Both formats use the same setting names (the
+// toml tags): YAML is turned into TOML first, so there is one set of names,
+// one decoder and one check for unknown settings.
+func decodeConfigFile(path string, cfg *serveConfig) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return failf("config: %v", err)
+	}
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
+		var doc map[string]any
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			return failf("config %s: %v", path, err)
+		}
+		var buf bytes.Buffer
+		if err := toml.NewEncoder(&buf).Encode(doc); err != nil {
+			return failf("config %s: %v", path, err)
+		}
+		raw = buf.Bytes()
+	}
+	md, err := toml.Decode(string(raw), cfg)
+	if err != nil {
+		return failf("config %s: %v", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return failf("config %s: unknown setting %q", path, und[0].String())
+	}
+	return nil
+}
+
 func addServeFlags(c *cobra.Command, f *serveFlags) {
 	c.Flags().StringVar(&f.dataDir, "data-dir", "./vouch-data", "directory of the SQLite database (created 0700) [VOUCH_DATA_DIR, data_dir]")
 	c.Flags().StringVar(&f.serverName, "server-name", "localhost", "server name: the domain of user IDs [VOUCH_SERVER_NAME, server_name]")
-	c.Flags().StringVar(&f.config, "config", "", "TOML configuration file [VOUCH_CONFIG]")
+	c.Flags().StringVar(&f.config, "config", "", "configuration file, TOML (or YAML when named *.yaml / *.yml) [VOUCH_CONFIG]")
 }
 
 func newServeCmd(s stdio) *cobra.Command {

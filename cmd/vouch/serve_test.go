@@ -324,3 +324,33 @@ func TestServeHelpListsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestServeConfigYAML(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("vouch.yaml", "listen: 127.0.0.1:2\nserver_name: yaml.example\nmax_sync_timeout: 30s\nregistration:\n  open: true\nrate_limit:\n  per_ip_burst: 7\n")
+	c := newServeCmd(stdio{})
+	cfg, err := loadServeConfig(c, serveFlags{config: good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s %s %s %v %d", cfg.Listen, cfg.ServerName, cfg.MaxSyncTimeout.Duration, cfg.RegistrationOpen(), cfg.RateLimit.PerIPBurst)
+	if want := "127.0.0.1:2 yaml.example 30s true 7"; got != want {
+		t.Fatalf("config %q, want %q", got, want)
+	}
+	for name, body := range map[string]string{
+		"unknown.yml": "nonsense: 1\n",
+		"syntax.yaml": "listen: [unclosed\n",
+		"type.yaml":   "max_body_bytes: lots\n",
+	} {
+		if _, err := loadServeConfig(newServeCmd(stdio{}), serveFlags{config: write(name, body)}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
