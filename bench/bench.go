@@ -129,6 +129,18 @@ type Result struct {
 	// negative, and including the change's own processing.
 	P50FromSendMs *float64 `json:"p50_from_send_ms,omitempty"`
 	P99FromSendMs *float64 `json:"p99_from_send_ms,omitempty"`
+	// CPUCores is the CPU time the process used over the phase's wall time
+	// (user and system, all threads): below the machine's core count, the
+	// phase waited on something other than this process's CPU (other
+	// processes' load, fsync, locks). With an in-process target it covers
+	// the client and the target.
+	CPUCores float64 `json:"cpu_cores,omitempty"`
+	// CPUMicrosPerRequest is that CPU time per completed request: less
+	// sensitive to other processes' load than throughput.
+	CPUMicrosPerRequest float64 `json:"cpu_us_per_request,omitempty"`
+	// CPUPerRequestOverCeiling is, for the server, its CPU per request over
+	// the ceiling's.
+	CPUPerRequestOverCeiling *float64 `json:"cpu_per_request_over_ceiling,omitempty"`
 	// AvgResponseBytes is the mean size of the response bodies (not for
 	// sync-wake): the client reads them in the same process, so larger
 	// answers cost the server's figure some client time too.
@@ -386,6 +398,12 @@ func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWak
 	}
 	if lr.requests > 0 {
 		r.AvgResponseBytes = lr.respBytes / lr.requests
+		if lr.cpu > 0 {
+			r.CPUMicrosPerRequest = round3(float64(lr.cpu.Microseconds()) / float64(lr.requests))
+		}
+	}
+	if lr.elapsed > 0 && lr.cpu > 0 {
+		r.CPUCores = round3(lr.cpu.Seconds() / lr.elapsed.Seconds())
 	}
 	if len(lr.fromSend) > 0 {
 		fs := Summarize(lr.fromSend)
@@ -430,6 +448,7 @@ func (r *Report) fillRatios() {
 				x.RatioToCeiling = ratio(x.ThroughputRPS, c.ThroughputRPS)
 			}
 			x.P99OverCeiling = ratio(x.P99Ms, c.P99Ms)
+			x.CPUPerRequestOverCeiling = ratio(x.CPUMicrosPerRequest, c.CPUMicrosPerRequest)
 		}
 		if x.Scenario == string(SignaturesUpload) && r.Baseline != nil {
 			x.RatioToVerifyBound = ratio(x.ThroughputRPS, r.Baseline.VerifiesPerS)

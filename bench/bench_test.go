@@ -210,6 +210,9 @@ func checkResult(t *testing.T, r Result) {
 	if r.RSSBytes <= 0 || r.RSSPeakBytes < r.RSSBytes || r.RSSOf == "" {
 		t.Errorf("%s against %s: rss %d peak %d of %q", r.Scenario, r.Against, r.RSSBytes, r.RSSPeakBytes, r.RSSOf)
 	}
+	if r.CPUCores <= 0 || r.CPUMicrosPerRequest <= 0 {
+		t.Errorf("%s against %s: cpu %v cores, %v µs per request", r.Scenario, r.Against, r.CPUCores, r.CPUMicrosPerRequest)
+	}
 	if isSyncWake(Scenario(r.Scenario)) {
 		if r.P50FromSendMs == nil || r.P99FromSendMs == nil || *r.P50FromSendMs > *r.P99FromSendMs || *r.P50FromSendMs < 0 {
 			t.Errorf("%s against %s: wake delays from send %v %v", r.Scenario, r.Against, *r.P50FromSendMs, *r.P99FromSendMs)

@@ -42,6 +42,8 @@ type loadResult struct {
 	rssPeak  int64
 	// respBytes is the total size of the response bodies read.
 	respBytes int64
+	// cpu is the CPU time the process used during the phase (0 if unknown).
+	cpu time.Duration
 }
 
 // drive runs clients workers against e until dur has passed, maxRequests
@@ -75,6 +77,7 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 	rssPeak := make(chan int64, 1)
 	go func() { rssPeak <- sampleRSSPeak(stopRSS, 100*time.Millisecond) }()
 
+	cpu0, cpuErr := processCPU()
 	start := time.Now()
 	for w := range clients {
 		wg.Go(func() {
@@ -126,9 +129,14 @@ func drive(ctx context.Context, e endpoint, clients int, dur time.Duration, maxR
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	var cpu time.Duration
+	if cpu1, err := processCPU(); err == nil && cpuErr == nil {
+		cpu = cpu1 - cpu0
+	}
 	close(stopRSS)
 	rssEnd, _ := ReadRSS()
 	return loadResult{
+		cpu:       cpu,
 		requests:  done.Load(),
 		errors:    errs.Load(),
 		elapsed:   elapsed,

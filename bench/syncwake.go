@@ -206,6 +206,7 @@ func runSyncWake(ctx context.Context, e endpoint, sp *syncWakePlan, dur time.Dur
 	rssPeak := make(chan int64, 1)
 	go func() { rssPeak <- sampleRSSPeak(stopRSS, 100*time.Millisecond) }()
 
+	cpu0, cpuErr := processCPU()
 	start := time.Now()
 	deadline := start.Add(dur)
 events:
@@ -284,6 +285,9 @@ events:
 		timeout.Stop()
 	}
 	res.elapsed = time.Since(start)
+	if cpu1, err := processCPU(); err == nil && cpuErr == nil {
+		res.cpu = cpu1 - cpu0
+	}
 	close(stopRSS)
 	// Let the parked polls end normally: one more change of every target
 	// wakes them and they stop; whatever is still parked after
