@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -17,32 +14,12 @@ import (
 
 	"vouch/client"
 	"vouch/client/device"
-	"vouch/server"
-	"vouch/store/sqlite"
+	"vouch/internal/testserver"
 	"vouch/trust"
 )
 
 // These tests run the client and its flows over real HTTP against the real
 // key server (package server on an SQLite store in a temp dir).
-
-func startServer(t testing.TB) string {
-	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg := server.DefaultConfig()
-	cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
-	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL
-}
 
 // memSaver keeps secrets in memory for tests.
 type memSaver struct {
@@ -131,7 +108,7 @@ func deviceTrusted(r *client.UserReport, id string) bool {
 
 func TestJourneyAgainstServer(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	alice := register(t, url, "alice", "alice-pw")
 	bob := register(t, url, "bob", "bob-pw")
 	alice.bootstrap(t)
@@ -311,7 +288,7 @@ func TestJourneyAgainstServer(t *testing.T) {
 
 func TestAccountEndpointsAgainstServer(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	alice := register(t, url, "alice", "pw")
 	v, err := alice.c.Versions(ctx)
 	if err != nil || len(v.Versions) == 0 || !v.UnstableFeatures["org.matrix.e2e_cross_signing"] {
@@ -432,7 +409,7 @@ func TestAccountEndpointsAgainstServer(t *testing.T) {
 // its keys (vouch login) is not given a second batch of one-time keys.
 func TestBootstrapAfterLoginKeepsKeyCount(t *testing.T) {
 	ctx := context.Background()
-	carol := register(t, startServer(t), "carol", "pw")
+	carol := register(t, testserver.URL(t), "carol", "pw")
 	if _, err := client.UploadDeviceKeys(ctx, carol.c, carol.dev, rand.Reader, carol.save, true, nil, nil, true); err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +429,7 @@ func TestBootstrapAfterLoginKeepsKeyCount(t *testing.T) {
 // devices, on a real server; baseline is the bare /keys/query.
 func benchView(b *testing.B, evaluate bool) {
 	ctx := context.Background()
-	url := startServer(b)
+	url := testserver.URL(b)
 	alice := register(b, url, "alice", "pw")
 	alice.bootstrap(b)
 	var users []string

@@ -2,24 +2,21 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"vouch/internal/testserver"
 	"vouch/server"
-	"vouch/store/sqlite"
 )
 
 const (
@@ -593,16 +590,7 @@ func TestBackupLargeUpload(t *testing.T) {
 // backup version; it returns the base URL, the user's token and the version.
 func benchServer(b *testing.B) (*httptest.Server, string, string) {
 	b.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "data"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := server.New(testConfig(), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	b.Cleanup(func() { ts.Close(); st.Close() })
+	ts := testserver.Start(b, noRateLimit).HTTP
 	var login struct {
 		Token string `json:"access_token"`
 	}
@@ -816,16 +804,7 @@ func FuzzBackupKeyUpload(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "data"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	srv, err := server.New(testConfig(), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		f.Fatal(err)
-	}
-	h := srv.Handler()
+	h := testserver.Handler(f, noRateLimit)
 	call := func(t testing.TB, method, path, token string, body []byte) (int, []byte) {
 		req := httptest.NewRequest(method, path, bytes.NewReader(body))
 		if token != "" {
@@ -900,16 +879,7 @@ func FuzzBackupVersionCreate(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "data"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	srv, err := server.New(testConfig(), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		f.Fatal(err)
-	}
-	h := srv.Handler()
+	h := testserver.Handler(f, noRateLimit)
 	call := func(method, path, token string, body []byte) (int, []byte) {
 		req := httptest.NewRequest(method, path, bytes.NewReader(body))
 		if token != "" {

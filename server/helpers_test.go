@@ -2,23 +2,21 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"vouch/internal/testserver"
 	"vouch/server"
 	"vouch/signedjson"
 	"vouch/store"
-	"vouch/store/sqlite"
 )
 
 // env is a running server over a temporary SQLite store.
@@ -27,14 +25,18 @@ type env struct {
 	srv *httptest.Server
 	st  store.Store
 	dir string
+	ts  *testserver.Server
 }
 
+// testConfig is testserver.Config with rate limits off.
 func testConfig() server.Config {
-	cfg := server.DefaultConfig()
-	cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
-	cfg.RateLimit = server.RateLimitConfig{}
+	cfg := testserver.Config()
+	noRateLimit(&cfg)
 	return cfg
 }
+
+// noRateLimit turns rate limits off, for testserver.
+func noRateLimit(cfg *server.Config) { cfg.RateLimit = server.RateLimitConfig{} }
 
 func newEnv(t *testing.T, mod ...func(*server.Config)) *env {
 	t.Helper()
@@ -50,30 +52,12 @@ func newEnvB(b *testing.B) *env {
 
 func startEnv(t testing.TB, dir string, mod ...func(*server.Config)) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig()
-	for _, m := range mod {
-		m(&cfg)
-	}
-	s, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, srv: httptest.NewServer(s.Handler()), st: st, dir: dir}
-	t.Cleanup(e.close)
-	return e
+	ts := testserver.StartIn(t, dir, append([]func(*server.Config){noRateLimit}, mod...)...)
+	return &env{t: t, srv: ts.HTTP, st: ts.Store, dir: dir, ts: ts}
 }
 
-func (e *env) close() {
-	if e.srv != nil {
-		e.srv.Close()
-		e.st.Close()
-		e.srv = nil
-	}
-}
+// close stops the server and closes its store; it may be called again.
+func (e *env) close() { e.ts.Close() }
 
 // resp is a decoded answer.
 type resp struct {

@@ -7,6 +7,7 @@ import (
 
 	"vouch/backup"
 	"vouch/client/keybackup"
+	"vouch/internal/testserver"
 )
 
 // BenchmarkRestore10000 restores a signed backup of 10,000 sessions over
@@ -26,7 +27,7 @@ func BenchmarkRestore1000(b *testing.B) {
 
 func benchRestore(b *testing.B, n int) {
 	ctx := context.Background()
-	url := startServer(b)
+	url := testserver.URL(b)
 	d, _, cr := setUp(b, url, 0)
 	viewer, err := keybackup.Viewer(ctx, d.c, d.userID(), d.master)
 	if err != nil {
@@ -63,7 +64,7 @@ func benchRestore(b *testing.B, n int) {
 func BenchmarkUpload1000(b *testing.B) {
 	const n = 1000
 	ctx := context.Background()
-	url := startServer(b)
+	url := testserver.URL(b)
 	d, _, cr := setUp(b, url, 0)
 	viewer, err := keybackup.Viewer(ctx, d.c, d.userID(), d.master)
 	if err != nil {

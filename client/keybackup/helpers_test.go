@@ -5,9 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 
 	"vouch/backup"
@@ -15,31 +12,10 @@ import (
 	"vouch/client/device"
 	"vouch/client/keybackup"
 	"vouch/client/secrets"
-	"vouch/server"
-	"vouch/store/sqlite"
 )
 
 // These tests run against the real key server (package server on SQLite in
 // a temp dir) over real HTTP.
-
-func startServer(tb testing.TB) string {
-	tb.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	cfg := server.DefaultConfig()
-	cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
-	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	tb.Cleanup(hs.Close)
-	return hs.URL
-}
 
 // memSaver keeps secrets in memory.
 type memSaver struct{ cs *client.CrossSigningKeys }

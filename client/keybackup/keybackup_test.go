@@ -14,6 +14,7 @@ import (
 	"vouch/client"
 	"vouch/client/keybackup"
 	"vouch/client/secrets"
+	"vouch/internal/testserver"
 	"vouch/signedjson"
 	"vouch/trust"
 )
@@ -111,7 +112,7 @@ func recoverOn(t *testing.T, d *dev, rk string) (*keybackup.Status, keybackup.Ke
 func TestEndToEndSignedBackup(t *testing.T) {
 	const n = 1000
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	first, rk, cr := setUp(t, url, n)
 	if master := client.PublicKey(first.keys.Master); master != first.master {
 		t.Fatal("test setup: master mismatch")
@@ -198,7 +199,7 @@ func mustViewer(t testing.TB, d *dev) trust.Viewer {
 // unauthenticated, and that a mangled session counts as failed.
 func TestRestoreCounts(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	d, _, cr := setUp(t, url, 0)
 	viewer := mustViewer(t, d)
 	st, err := keybackup.GetStatus(ctx, d.api, "", viewer, nil)
@@ -266,7 +267,7 @@ func TestRestoreCounts(t *testing.T) {
 // a stale version, a foreign user's token.
 func TestAPIErrors(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	d := firstDevice(t, url, "bob")
 	if _, err := d.api.Version(ctx, ""); !errors.Is(err, keybackup.ErrNoBackup) {
 		t.Fatalf("no backup: %v", err)
@@ -325,7 +326,7 @@ func TestAPIErrors(t *testing.T) {
 // the checkpoint file.
 func TestMigrateResumable(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	d := firstDevice(t, url, "carol")
 	key, err := d.ss.CreateDefaultKey(ctx, secrets.CreateOptions{Rand: rand.Reader})
 	if err != nil {
@@ -452,7 +453,7 @@ func TestMigrateResumable(t *testing.T) {
 // sessions restore authenticated; signed by an unverified device, it is not.
 func TestTrustPathOwnDevice(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	first, rk, _ := setUp(t, url, 0)
 	k := keybackup.Keys{}
 	k.Private, _ = backup.GenerateKey(rand.Reader)

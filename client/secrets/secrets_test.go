@@ -7,9 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,30 +17,11 @@ import (
 	"vouch/client/device"
 	"vouch/client/secrets"
 	"vouch/client/state"
-	"vouch/server"
+	"vouch/internal/testserver"
 	"vouch/ssss"
-	"vouch/store/sqlite"
 )
 
 // The tests run against the real key server over HTTP.
-
-func startServer(tb testing.TB) string {
-	tb.Helper()
-	st, err := sqlite.Open(context.Background(), tb.TempDir())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	cfg := server.DefaultConfig()
-	cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
-	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	tb.Cleanup(hs.Close)
-	return hs.URL
-}
 
 type memSaver struct{}
 
@@ -144,7 +122,7 @@ func unhex(t *testing.T, s string) []byte {
 // tampered one fails with a MAC mismatch.
 func TestVectorSecretsThroughAccountData(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	c, s, _ := account(t, url, "vectors")
 	v := loadVectors(t)
 	for i, vs := range v.Secrets {
@@ -191,7 +169,7 @@ func TestVectorSecretsThroughAccountData(t *testing.T) {
 // keys (valid and invalid).
 func TestUnlock(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	c, s, _ := account(t, url, "unlock")
 	if _, err := s.Unlock(ctx, "", secrets.Credential{Key: make([]byte, 32)}); !errors.Is(err, secrets.ErrNoDefaultKey) {
 		t.Fatalf("no default key: %v", err)
@@ -261,7 +239,7 @@ func TestUnlock(t *testing.T) {
 // tampering, and lists names and keys without values.
 func TestPutGetList(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	c, s, _ := account(t, url, "putget")
 	l, err := s.List(ctx)
 	if err != nil || l.DefaultKey != "" || len(l.Secrets) != 0 {
@@ -383,7 +361,7 @@ func flipB64(s string) string {
 // published.
 func TestRecoverCrossSigning(t *testing.T) {
 	ctx := context.Background()
-	url := startServer(t)
+	url := testserver.URL(t)
 	c, s, dev := account(t, url, "recover")
 	res, err := client.Bootstrap(ctx, c, dev, client.BootstrapOptions{Rand: rand.Reader, Save: memSaver{}})
 	if err != nil {

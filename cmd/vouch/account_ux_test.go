@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"vouch/client"
+	"vouch/internal/testserver"
 	"vouch/keys"
 )
 
@@ -18,7 +19,7 @@ func TestAccountMessagesSayWhatNext(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server")
 	}
-	url := startInProcessServer(t)
+	url := testserver.URL(t)
 	t.Setenv("VOUCH_PASSWORD", "alice-password")
 	first, second := t.TempDir(), t.TempDir()
 	must := func(dir string, args ...string) string {
@@ -164,7 +165,7 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server")
 	}
-	url := startInProcessServer(t)
+	url := testserver.URL(t)
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	first, second := t.TempDir(), t.TempDir()
 	login := []string{"login", "--server", url, "--user", "@erin:localhost"}
@@ -233,7 +234,7 @@ func TestMigrationFromDeviceVerification(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server")
 	}
-	url := startInProcessServer(t)
+	url := testserver.URL(t)
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	alice, frank, gina := t.TempDir(), t.TempDir(), t.TempDir()
 	must := func(dir string, args ...string) string {

@@ -16,6 +16,7 @@ import (
 	"vouch/client/keybackup"
 	"vouch/client/secrets"
 	"vouch/client/state"
+	"vouch/internal/testserver"
 )
 
 // libAccount opens a CLI account's state and gives the library objects
@@ -123,7 +124,7 @@ func TestBackupCLIEndToEnd(t *testing.T) {
 	t.Setenv("VOUCH_RECOVERY_KEY", "")
 	t.Setenv("VOUCH_PASSPHRASE", "")
 	ctx := context.Background()
-	url := startSecretsServer(t)
+	url := testserver.URL(t)
 	const alice = "@alice:localhost"
 
 	a := newCLIAccount(t)
@@ -249,7 +250,7 @@ func TestBackupCLIMigrate(t *testing.T) {
 	t.Setenv("VOUCH_RECOVERY_KEY", "")
 	t.Setenv("VOUCH_PASSPHRASE", "")
 	ctx := context.Background()
-	url := startSecretsServer(t)
+	url := testserver.URL(t)
 	const bob = "@bob:localhost"
 	a := newCLIAccount(t)
 	a.must("login", "--server", url, "--user", bob, "--register")

@@ -6,10 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"vouch/server"
-	"vouch/store/sqlite"
+	"vouch/internal/testserver"
 )
 
 // TestEndToEndJourney runs the real vouch binary against a real vouch serve:
@@ -307,7 +303,7 @@ func startE2EServer(t *testing.T, bin string) string {
 	t.Helper()
 	if err := exec.Command(bin, "serve", "--help").Run(); err != nil {
 		t.Log("vouch serve not in this build: serving package server in-process")
-		return startInProcessServer(t)
+		return testserver.URL(t)
 	}
 	addr := closedPort(t)
 	url := "http://" + addr
@@ -348,25 +344,4 @@ func oneLineError(stderr, want string) bool {
 		}
 	}
 	return strings.HasPrefix(last, "vouch: ") && strings.Contains(last, want)
-}
-
-// startInProcessServer serves package server over real HTTP from the test
-// process, on an SQLite store in a temporary directory.
-func startInProcessServer(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg := server.DefaultConfig()
-	cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
-	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL
 }

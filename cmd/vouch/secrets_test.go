@@ -1,39 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
-	"vouch/server"
+	"vouch/internal/testserver"
 	"vouch/ssss"
-	"vouch/store/sqlite"
 )
-
-// startSecretsServer serves package server over real HTTP from the test
-// process, on SQLite in a temporary directory.
-func startSecretsServer(t *testing.T) string {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg := server.DefaultConfig()
-	cfg.Argon2 = server.Argon2Config{Time: 1, MemoryKiB: 64, Threads: 1}
-	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL
-}
 
 // cliAccount is one device's state directory, driven through run.
 type cliAccount struct {
@@ -111,7 +86,7 @@ func TestSecretsCLI(t *testing.T) {
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	t.Setenv("VOUCH_RECOVERY_KEY", "")
 	t.Setenv("VOUCH_PASSPHRASE", "")
-	url := startSecretsServer(t)
+	url := testserver.URL(t)
 	a := newCLIAccount(t)
 	a.must("login", "--server", url, "--user", "@alice:localhost", "--register")
 	a.fails("no cross-signing keys", "secrets", "setup")

@@ -10,13 +10,14 @@ import (
 	"vouch/client"
 	"vouch/client/device"
 	"vouch/client/state"
+	"vouch/internal/testserver"
 )
 
 // TestWatchRecoversFromUnknownSyncToken: a sync token the server does not
 // know (say, after its database was replaced) makes watch start a new sync
 // instead of failing forever.
 func TestWatchRecoversFromUnknownSyncToken(t *testing.T) {
-	url := startInProcessServer(t)
+	url := testserver.URL(t)
 	dir := t.TempDir()
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	if code, _, errOut := acctRun(t, dir, "login", "--server", url, "--user", "@dora:localhost", "--register"); code != 0 {
@@ -63,7 +64,7 @@ func TestTwoWatchersBothReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server")
 	}
-	url := startInProcessServer(t)
+	url := testserver.URL(t)
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	alice, bob, bob2 := t.TempDir(), t.TempDir(), t.TempDir()
 	for _, c := range []struct {
@@ -113,7 +114,7 @@ func TestWatchTopsUpOneTimeKeys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a server")
 	}
-	url := startInProcessServer(t)
+	url := testserver.URL(t)
 	dir := t.TempDir()
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	if code, _, errOut := acctRun(t, dir, "login", "--server", url, "--user", "@olga:localhost", "--register"); code != 0 {
