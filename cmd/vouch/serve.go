@@ -20,21 +20,26 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"vouch/server"
+	"vouch/server/pgnotify"
+	"vouch/store"
+	"vouch/store/postgres"
 	"vouch/store/sqlite"
 )
 
 // serveConfig is the whole `vouch serve` configuration: where to listen and
 // store, plus the server's own settings, as read from the TOML file.
 type serveConfig struct {
-	Listen   string `toml:"listen"`
-	DataDir  string `toml:"data_dir"`
-	LogLevel string `toml:"log_level"`
+	Listen  string `toml:"listen"`
+	DataDir string `toml:"data_dir"`
+	// DatabaseURL, when set, selects PostgreSQL instead of SQLite in DataDir.
+	DatabaseURL string `toml:"database_url"`
+	LogLevel    string `toml:"log_level"`
 	server.Config
 }
 
 // serveFlags are the command-line values that override the file and env.
 type serveFlags struct {
-	listen, dataDir, serverName, config string
+	listen, dataDir, serverName, config, databaseURL string
 }
 
 func defaultServeConfig() serveConfig {
@@ -61,6 +66,7 @@ func loadServeConfig(cmd *cobra.Command, f serveFlags) (serveConfig, error) {
 	}
 	env("VOUCH_LISTEN", &cfg.Listen)
 	env("VOUCH_DATA_DIR", &cfg.DataDir)
+	env("VOUCH_DATABASE_URL", &cfg.DatabaseURL)
 	env("VOUCH_SERVER_NAME", &cfg.ServerName)
 	env("VOUCH_LOG_LEVEL", &cfg.LogLevel)
 	env("VOUCH_REGISTRATION_SHARED_SECRET", &cfg.Registration.SharedSecret)
@@ -76,6 +82,9 @@ func loadServeConfig(cmd *cobra.Command, f serveFlags) (serveConfig, error) {
 	}
 	if cmd.Flags().Changed("data-dir") {
 		cfg.DataDir = f.dataDir
+	}
+	if cmd.Flags().Changed("database-url") {
+		cfg.DatabaseURL = f.databaseURL
 	}
 	if cmd.Flags().Changed("server-name") {
 		cfg.ServerName = f.serverName
@@ -129,18 +138,20 @@ func newServeCmd(s stdio) *cobra.Command {
 	var f serveFlags
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the key server (Matrix client-server API on embedded SQLite)",
+		Short: "Run the key server (Matrix client-server API on embedded SQLite or PostgreSQL)",
 		Long: `Run the vouch key server: accounts, device keys, cross-signing keys,
 signatures (each viewer sees only what the spec allows), device-list
 changes, to-device messages and account data, over the Matrix
-client-server API, stored in SQLite in the data directory.
+client-server API, stored in SQLite in the data directory, or in
+PostgreSQL when database_url is set (then several vouch serve processes may
+share the database; see docs/storage.md).
 
 With no arguments it listens on 127.0.0.1:8008, stores in ./vouch-data and
 uses server name localhost (open registration is on only for localhost).
 Settings come from, lowest to highest precedence: defaults, the TOML file
 (--config), VOUCH_* environment variables, flags.
 
-Environment: VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_SERVER_NAME, VOUCH_CONFIG,
+Environment: VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_DATABASE_URL, VOUCH_SERVER_NAME, VOUCH_CONFIG,
 VOUCH_LOG_LEVEL (debug, info, warn, error), VOUCH_OPEN_REGISTRATION (true or
 false), VOUCH_REGISTRATION_SHARED_SECRET.
 
@@ -148,6 +159,7 @@ TOML file (every key optional):
 
   listen = "127.0.0.1:8008"
   data_dir = "./vouch-data"
+  database_url = ""                # postgres://user:pass@host/db: PostgreSQL instead of data_dir
   server_name = "localhost"
   log_level = "info"
   max_body_bytes = 1048576
@@ -182,6 +194,7 @@ SIGTERM or SIGINT.`,
 		},
 	}
 	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:8008", "address and port to listen on [VOUCH_LISTEN, listen]")
+	c.Flags().StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host/db); when set, used instead of --data-dir [VOUCH_DATABASE_URL, database_url]")
 	addServeFlags(c, &f)
 	return c
 }
@@ -201,12 +214,12 @@ func runServe(ctx context.Context, cfg serveConfig, logOut io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	st, err := sqlite.Open(ctx, cfg.DataDir)
+	st, opts, closeStore, err := openServeStore(ctx, cfg, log)
 	if err != nil {
 		return failf("%v", err)
 	}
-	defer st.Close()
-	srv, err := server.New(cfg.Config, st, log)
+	defer closeStore()
+	srv, err := server.New(cfg.Config, st, log, opts...)
 	if err != nil {
 		return failf("%v", err)
 	}
@@ -222,7 +235,11 @@ func runServe(ctx context.Context, cfg serveConfig, logOut io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("vouch key server ready", "url", "http://"+ln.Addr().String(), "server_name", cfg.ServerName, "data_dir", cfg.DataDir)
+	where := []any{"data_dir", cfg.DataDir}
+	if cfg.DatabaseURL != "" {
+		where = []any{"storage", "postgresql"} // the URL may hold a password
+	}
+	log.Info("vouch key server ready", append([]any{"url", "http://" + ln.Addr().String(), "server_name", cfg.ServerName}, where...)...)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -237,4 +254,28 @@ func runServe(ctx context.Context, cfg serveConfig, logOut io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openServeStore opens the store the configuration names: PostgreSQL with
+// a LISTEN/NOTIFY notifier when database_url is set (several processes may
+// share it, so no read cache), else SQLite in data_dir behind its cache.
+// The returned function closes what was opened.
+func openServeStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.Store, []server.Option, func(), error) {
+	if cfg.DatabaseURL == "" {
+		st, err := sqlite.Open(ctx, cfg.DataDir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return st, nil, func() { st.Close() }, nil
+	}
+	st, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n, err := pgnotify.New(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	return st, []server.Option{server.WithNotifier(n)}, func() { n.Close(); st.Close() }, nil
 }
