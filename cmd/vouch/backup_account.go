@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,33 +22,12 @@ import (
 // the account's state directory.
 const migrationCheckpointFile = "backup-migration.json"
 
-// newBackupProgress returns a progress function drawing a bar on w when
-// it is a terminal and writing plain "[done/total] what" lines otherwise
-// (w is stderr, so --json output stays clean), and a function that ends an
+// newBackupProgress returns a progress function drawing a 30-wide bar on w
+// (see progressBar), left open at the end, and a function that ends an
 // unfinished bar line.
 func newBackupProgress(w io.Writer) (progress func(done, total int, what string), end func()) {
-	tty := isTerminalWriter(w)
-	open := false
-	progress = func(done, total int, what string) {
-		if !tty {
-			fmt.Fprintf(w, "[%d/%d] %s\n", done, total, what)
-			return
-		}
-		const width = 30
-		n := width * min(done, total) / max(total, 1)
-		if total == 0 {
-			n = width
-		}
-		fmt.Fprintf(w, "\r\033[K[%s%s] %d/%d %s", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, what)
-		open = true
-	}
-	end = func() {
-		if open {
-			fmt.Fprintln(w)
-			open = false
-		}
-	}
-	return progress, end
+	b := newProgressBar(w, 30, false)
+	return b.draw, b.end
 }
 
 // newBackupAccountCmds are the account-level key-backup commands, added to

@@ -347,28 +347,8 @@ func isTerminalWriter(w io.Writer) bool {
 // clean), and a function to call when the operation ends, which finishes a
 // bar left mid-line (so an error message starts on its own line).
 func progressTo(w io.Writer) (client.Progress, func()) {
-	tty := isTerminalWriter(w)
-	open := false
-	p := func(step, total int, what string) {
-		if !tty {
-			fmt.Fprintf(w, "[%d/%d] %s\n", step, total, what)
-			return
-		}
-		const width = 20
-		done := width * min(step, total) / max(total, 1)
-		fmt.Fprintf(w, "\r\033[K[%s%s] %d/%d %s", strings.Repeat("#", done), strings.Repeat(".", width-done), step, total, what)
-		open = true
-		if step >= total {
-			fmt.Fprintln(w)
-			open = false
-		}
-	}
-	return p, func() {
-		if open {
-			fmt.Fprintln(w)
-			open = false
-		}
-	}
+	b := newProgressBar(w, 20, true)
+	return b.draw, b.end
 }
 
 // networkCause is the transport detail of a client.ErrNetwork error (such as
