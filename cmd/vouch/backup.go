@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -62,7 +61,7 @@ success does NOT prove who wrote the session; see docs/backup-mac.md.`,
 				return failf("--private-key: %v", err)
 			}
 			defer clear(priv[:])
-			in, err := readBackupInput(cmd, args)
+			in, err := readInput(cmd, args, maxBackupInputBytes)
 			if err != nil {
 				return err
 			}
@@ -107,7 +106,7 @@ given, after removing leading and trailing whitespace.`,
 			if err != nil {
 				return failf("--public-key: %v", err)
 			}
-			in, err := readBackupInput(cmd, args)
+			in, err := readInput(cmd, args, maxBackupInputBytes)
 			if err != nil {
 				return err
 			}
@@ -155,29 +154,6 @@ and publish only public_key (as the backup's auth_data.public_key).`,
 			}{priv.Encode(), pub.Encode()})
 		},
 	}
-}
-
-// readBackupInput reads the named file, or the command's stdin when args is
-// empty or "-", up to maxBackupInputBytes.
-func readBackupInput(cmd *cobra.Command, args []string) ([]byte, error) {
-	var r io.Reader = cmd.InOrStdin()
-	name := "standard input"
-	if len(args) > 0 && args[0] != "-" {
-		f, err := os.Open(args[0])
-		if err != nil {
-			return nil, failf("%v", err)
-		}
-		defer f.Close()
-		r, name = f, args[0]
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxBackupInputBytes+1))
-	if err != nil {
-		return nil, failf("reading %s: %v", name, err)
-	}
-	if len(b) > maxBackupInputBytes {
-		return nil, failf("%s is larger than %d bytes", name, maxBackupInputBytes)
-	}
-	return b, nil
 }
 
 // isBackupJSONObject reports whether b is valid UTF-8 holding one valid JSON

@@ -275,7 +275,7 @@ currently publish; a master key that matches also makes this device trust
 your identity.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, err := readInput(cmd, args)
+			raw, err := readInput(cmd, args, maxInputBytes)
 			if err != nil {
 				return err
 			}

@@ -15,8 +15,10 @@ import (
 // maxInputBytes bounds what the debugging commands read from a file or stdin.
 const maxInputBytes = 64 << 20
 
-// readInput reads the named file, or the command's stdin when args is empty.
-func readInput(cmd *cobra.Command, args []string) ([]byte, error) {
+// readInput reads the named file, or the command's stdin when args is empty
+// or "-", refusing more than limit bytes. It serves every command that takes
+// an optional FILE (json, identity, backup and ssss debugging commands).
+func readInput(cmd *cobra.Command, args []string, limit int) ([]byte, error) {
 	var r io.Reader = cmd.InOrStdin()
 	name := "standard input"
 	if len(args) > 0 && args[0] != "-" {
@@ -27,12 +29,12 @@ func readInput(cmd *cobra.Command, args []string) ([]byte, error) {
 		defer f.Close()
 		r, name = f, args[0]
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, failf("reading %s: %v", name, err)
 	}
-	if len(b) > maxInputBytes {
-		return nil, failf("%s is larger than %d bytes", name, maxInputBytes)
+	if len(b) > limit {
+		return nil, failf("%s is larger than %d bytes", name, limit)
 	}
 	return b, nil
 }
@@ -60,7 +62,7 @@ Input that canonical JSON refuses (floats, integers beyond ±(2^53-1),
 duplicate object keys, invalid UTF-8) is reported on stderr with exit code 1.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, err := readInput(cmd, args)
+			in, err := readInput(cmd, args, maxInputBytes)
 			if err != nil {
 				return err
 			}
@@ -91,7 +93,7 @@ The signature goes to signatures[U][ID]; other signatures and "unsigned" are kep
 			if len(seed) != ed25519.SeedSize {
 				return failf("--seed: want a %d-byte ed25519 seed, got %d bytes", ed25519.SeedSize, len(seed))
 			}
-			in, err := readInput(cmd, args)
+			in, err := readInput(cmd, args, maxInputBytes)
 			if err != nil {
 				return err
 			}
@@ -126,7 +128,7 @@ on stderr and exits 1.`,
 			if err != nil {
 				return failf("--public-key: %v", err)
 			}
-			in, err := readInput(cmd, args)
+			in, err := readInput(cmd, args, maxInputBytes)
 			if err != nil {
 				return err
 			}

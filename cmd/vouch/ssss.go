@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -292,24 +291,11 @@ func decodeSSSSB64(s string) ([]byte, error) {
 // readSSSSInput reads the named file, or stdin when args is empty or "-", and
 // reports whether the input came from stdin.
 func readSSSSInput(cmd *cobra.Command, args []string) (data []byte, fromStdin bool, err error) {
-	r, name := cmd.InOrStdin(), "standard input"
-	fromStdin = true
-	if len(args) > 0 && args[0] != "-" {
-		f, err := os.Open(args[0])
-		if err != nil {
-			return nil, false, failf("%v", err)
-		}
-		defer f.Close()
-		r, name, fromStdin = f, args[0], false
-	}
-	data, err = io.ReadAll(io.LimitReader(r, maxSSSSInputBytes+1))
+	data, err = readInput(cmd, args, maxSSSSInputBytes)
 	if err != nil {
-		return nil, false, failf("reading %s: %v", name, err)
+		return nil, false, err
 	}
-	if len(data) > maxSSSSInputBytes {
-		return nil, false, failf("%s is larger than %d bytes", name, maxSSSSInputBytes)
-	}
-	return data, fromStdin, nil
+	return data, len(args) == 0 || args[0] == "-", nil
 }
 
 // decodeSSSSJSON decodes a single JSON object into v, refusing trailing data.
