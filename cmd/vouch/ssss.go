@@ -88,8 +88,39 @@ through the process list; use these commands for debugging.`,
 	return c
 }
 
+// ssssKeyInput is what decrypt, encrypt and check-key share: the --key flag
+// (and --name when the command needs the secret's name) and an optional
+// FILE argument.
+type ssssKeyInput struct {
+	key, name string
+}
+
+// add registers --key, and --name when withName, both required.
+func (f *ssssKeyInput) add(c *cobra.Command, withName bool) {
+	c.Flags().StringVar(&f.key, "key", "", "secret storage key: 64 hex digits or a recovery key (required)")
+	_ = c.MarkFlagRequired("key")
+	if withName {
+		c.Flags().StringVar(&f.name, "name", "", "secret name, e.g. m.cross_signing.master (required)")
+		_ = c.MarkFlagRequired("name")
+	}
+}
+
+// read parses --key, then reads the input (see readSSSSInput).
+func (f *ssssKeyInput) read(cmd *cobra.Command, args []string) (key, in []byte, fromStdin bool, err error) {
+	if key, err = parseSSSSKey(f.key); err != nil {
+		return nil, nil, false, err
+	}
+	if in, fromStdin, err = readSSSSInput(cmd, args); err != nil {
+		return nil, nil, false, err
+	}
+	return key, in, fromStdin, nil
+}
+
 func newSSSSDecryptCmd() *cobra.Command {
-	var keyArg, name, keyID string
+	var (
+		f     ssssKeyInput
+		keyID string
+	)
 	c := &cobra.Command{
 		Use:   "decrypt --key KEY --name NAME [--key-id ID] [FILE]",
 		Short: "Decrypt an encrypted secret and print it",
@@ -105,11 +136,7 @@ and a plaintext that is not UTF-8 (secrets are strings; the MAC does not
 cover the IV, so a changed IV decrypts to garbage).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := parseSSSSKey(keyArg)
-			if err != nil {
-				return err
-			}
-			in, _, err := readSSSSInput(cmd, args)
+			key, in, _, err := f.read(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -117,7 +144,7 @@ cover the IV, so a changed IV decrypts to garbage).`,
 			if err != nil {
 				return err
 			}
-			secret, err := ssss.DecryptString(key, name, enc)
+			secret, err := ssss.DecryptString(key, f.name, enc)
 			if err != nil {
 				return failf("%v", err)
 			}
@@ -125,16 +152,16 @@ cover the IV, so a changed IV decrypts to garbage).`,
 			return err
 		},
 	}
-	c.Flags().StringVar(&keyArg, "key", "", "secret storage key: 64 hex digits or a recovery key (required)")
-	c.Flags().StringVar(&name, "name", "", "secret name, e.g. m.cross_signing.master (required)")
+	f.add(c, true)
 	c.Flags().StringVar(&keyID, "key-id", "", "key ID to pick from an {\"encrypted\":{...}} input with several entries")
-	_ = c.MarkFlagRequired("key")
-	_ = c.MarkFlagRequired("name")
 	return c
 }
 
 func newSSSSEncryptCmd() *cobra.Command {
-	var keyArg, name, ivArg string
+	var (
+		f     ssssKeyInput
+		ivArg string
+	)
 	c := &cobra.Command{
 		Use:   "encrypt --key KEY --name NAME [--iv B64] [FILE]",
 		Short: "Encrypt a secret and print {\"iv\",\"ciphertext\",\"mac\"}",
@@ -149,11 +176,7 @@ The IV is random (bit 63 cleared) unless --iv gives one, which makes the
 output reproducible; never reuse an IV for a different secret.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := parseSSSSKey(keyArg)
-			if err != nil {
-				return err
-			}
-			in, fromStdin, err := readSSSSInput(cmd, args)
+			key, in, fromStdin, err := f.read(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -167,11 +190,11 @@ output reproducible; never reuse an IV for a different secret.`,
 				if err != nil {
 					return failf("--iv: %v", err)
 				}
-				enc, err = ssss.EncryptWithIV(key, name, in, iv)
+				enc, err = ssss.EncryptWithIV(key, f.name, in, iv)
 				if err != nil {
 					return failf("%v", err)
 				}
-			} else if enc, err = ssss.Encrypt(key, name, in, rand.Reader); err != nil {
+			} else if enc, err = ssss.Encrypt(key, f.name, in, rand.Reader); err != nil {
 				return failf("%v", err)
 			}
 			out, err := json.Marshal(enc)
@@ -182,16 +205,13 @@ output reproducible; never reuse an IV for a different secret.`,
 			return err
 		},
 	}
-	c.Flags().StringVar(&keyArg, "key", "", "secret storage key: 64 hex digits or a recovery key (required)")
-	c.Flags().StringVar(&name, "name", "", "secret name, e.g. m.cross_signing.master (required)")
+	f.add(c, true)
 	c.Flags().StringVar(&ivArg, "iv", "", "16-byte IV in base64, for reproducible output (default: random)")
-	_ = c.MarkFlagRequired("key")
-	_ = c.MarkFlagRequired("name")
 	return c
 }
 
 func newSSSSCheckKeyCmd() *cobra.Command {
-	var keyArg string
+	var f ssssKeyInput
 	c := &cobra.Command{
 		Use:   "check-key --key KEY [FILE]",
 		Short: "Check a key against a key description (m.secret_storage.key.*)",
@@ -204,11 +224,7 @@ prints "ok (unverifiable: ...)" and exits 0. A wrong key, a malformed
 description or an unsupported algorithm exit 1.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := parseSSSSKey(keyArg)
-			if err != nil {
-				return err
-			}
-			in, _, err := readSSSSInput(cmd, args)
+			key, in, _, err := f.read(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -230,8 +246,7 @@ description or an unsupported algorithm exit 1.`,
 			return err
 		},
 	}
-	c.Flags().StringVar(&keyArg, "key", "", "secret storage key: 64 hex digits or a recovery key (required)")
-	_ = c.MarkFlagRequired("key")
+	f.add(c, false)
 	return c
 }
 
