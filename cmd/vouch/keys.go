@@ -19,20 +19,10 @@ until you approve it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			userID := args[0]
-			if err := checkUserArg(userID); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			ss, err := openSession(ctx, &f, s)
+			r, err := fetchUserReport(cmd, &f, s, userID)
 			if err != nil {
 				return err
 			}
-			defer ss.close()
-			tv, err := ss.view(ctx, userID)
-			if err != nil {
-				return err
-			}
-			r := tv.Users[userID]
 			if asJSON {
 				m := userJSON(r)
 				devs := m["devices"].([]map[string]any)

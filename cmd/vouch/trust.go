@@ -100,6 +100,26 @@ func printUserReport(w io.Writer, r *client.UserReport, showPath bool) {
 	}
 }
 
+// fetchUserReport checks userID, then fetches and judges that user's keys
+// from the logged-in account named by f (pinning a first master key). It
+// serves vouch keys and vouch trust, which differ only in what they print.
+func fetchUserReport(cmd *cobra.Command, f *accountFlags, s stdio, userID string) (*client.UserReport, error) {
+	if err := checkUserArg(userID); err != nil {
+		return nil, err
+	}
+	ctx := cmd.Context()
+	ss, err := openSession(ctx, f, s)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.close()
+	tv, err := ss.view(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return tv.Users[userID], nil
+}
+
 func newTrustCmd(s stdio) *cobra.Command {
 	var f accountFlags
 	var asJSON bool
@@ -117,21 +137,10 @@ is 0 whatever the verdict (the verdict is the output).`,
   vouch trust @bob:localhost --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			userID := args[0]
-			if err := checkUserArg(userID); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			ss, err := openSession(ctx, &f, s)
+			r, err := fetchUserReport(cmd, &f, s, args[0])
 			if err != nil {
 				return err
 			}
-			defer ss.close()
-			tv, err := ss.view(ctx, userID)
-			if err != nil {
-				return err
-			}
-			r := tv.Users[userID]
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), userJSON(r))
 			}
