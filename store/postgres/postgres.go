@@ -3,11 +3,13 @@
 // other backends in store/internal/sqldb (dialect sqldb.Postgres).
 //
 // Several `vouch serve` processes may use one database at the same time:
-// they keep no state of their own, and stream positions stay in commit order
-// across processes because every allocation updates the one stream_position
-// row, whose row lock is held until commit (docs/storage.md). Migrations run
-// under a PostgreSQL advisory lock, so instances starting together migrate
-// once, one after the other.
+// they keep no state of their own. Write transactions of all processes run
+// one at a time (each first takes the advisory lock [WriteLockKey]; each
+// process group-commits its own concurrent writes into one transaction), so
+// the check-then-write logic of the shared SQL behaves as on SQLite and
+// stream positions become visible in commit order (docs/storage.md). Reads
+// run in parallel everywhere. Migrations run under another advisory lock,
+// so instances starting together migrate once, one after the other.
 //
 // There is deliberately no read cache in front of this store: store/cache is
 // only correct when one process makes every write. Waking /sync long-polls
@@ -43,7 +45,8 @@ var (
 const MigrationLockKey int64 = 0x766f7563686d6967
 
 // Pool sizes. The sqldb committer runs one write transaction at a time per
-// process (group-committing concurrent ones), so the writer pool needs one
+// process (group-committing concurrent ones), and write transactions of all
+// processes take the advisory lock WriteLockKey, so the writer pool needs one
 // connection; reads run in parallel on the reader pool.
 const (
 	writerConns = 1
@@ -68,7 +71,7 @@ func Open(ctx context.Context, databaseURL string) (store.Store, error) {
 	rcfg := cfg.Copy()
 	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
 
-	w := stdlib.OpenDB(*cfg)
+	w := sql.OpenDB(lockingConnector{stdlib.GetConnector(*cfg)})
 	w.SetMaxOpenConns(writerConns)
 	w.SetMaxIdleConns(writerConns)
 	w.SetConnMaxIdleTime(10 * time.Minute)

@@ -194,3 +194,50 @@ func BenchmarkGetDeviceKeys(b *testing.B) {
 		}
 	})
 }
+
+// TestCrossSigningConflictAcrossInstances races two instances replacing the
+// same master key, both expecting the current one: exactly one may win,
+// the other must see ErrConflict (the write lock serializes the check and
+// the write across processes).
+func TestCrossSigningConflictAcrossInstances(t *testing.T) {
+	dsn := pgtest.Start(t)
+	a, b := open(t, dsn), open(t, dsn)
+	ctx := context.Background()
+	if err := a.CreateAccount(ctx, store.Account{UserID: "@u:x"}); err != nil {
+		t.Fatal(err)
+	}
+	master := func(pub string) store.CrossSigningKeyRecord {
+		return store.CrossSigningKeyRecord{UserID: "@u:x", Usage: store.UsageMaster, PublicKey: pub, KeyJSON: []byte(`{"k":"` + pub + `"}`)}
+	}
+	current := ""
+	for round := range 20 {
+		var wg sync.WaitGroup
+		var errs [2]error
+		for i, s := range []store.Store{a, b} {
+			pub := fmt.Sprintf("M%d-%d", round, i)
+			wg.Go(func() {
+				_, errs[i] = s.PutCrossSigningKeys(ctx, store.CrossSigningUpdate{UserID: "@u:x", ExpectMaster: current, Keys: []store.CrossSigningKeyRecord{master(pub)}})
+			})
+		}
+		wg.Wait()
+		won := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && won >= 0:
+				t.Fatalf("round %d: both instances replaced the master key expecting %q", round, current)
+			case err == nil:
+				won = i
+			case !errors.Is(err, store.ErrConflict):
+				t.Fatalf("round %d: instance %d: %v", round, i, err)
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: no instance won", round)
+		}
+		current = fmt.Sprintf("M%d-%d", round, won)
+		got, err := b.GetCrossSigningKeys(ctx, []string{"@u:x"})
+		if err != nil || got["@u:x"][store.UsageMaster].PublicKey != current {
+			t.Fatalf("round %d: stored master %v (%v), want %s", round, got["@u:x"][store.UsageMaster].PublicKey, err, current)
+		}
+	}
+}
