@@ -132,8 +132,8 @@ type Result struct {
 	// CPUCores is the CPU time the process used over the phase's wall time
 	// (user and system, all threads): below the machine's core count, the
 	// phase waited on something other than this process's CPU (other
-	// processes' load, fsync, locks). With an in-process target it covers
-	// the client and the target.
+	// processes' load, fsync, locks). It covers the client and the target,
+	// which is why it is left out for a server in another process.
 	CPUCores float64 `json:"cpu_cores,omitempty"`
 	// CPUMicrosPerRequest is that CPU time per completed request: less
 	// sensitive to other processes' load than throughput.
@@ -396,13 +396,16 @@ func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWak
 		RSSPeakBytes: lr.rssPeak,
 		RSSOf:        cfg.rssOf(against),
 	}
+	// CPU figures cover this process only: for a server in another
+	// process they would describe the client alone, so they are left out.
+	cpuMeaningful := lr.cpu > 0 && (!isServer || cfg.ServerInProcess)
 	if lr.requests > 0 {
 		r.AvgResponseBytes = lr.respBytes / lr.requests
-		if lr.cpu > 0 {
+		if cpuMeaningful {
 			r.CPUMicrosPerRequest = round3(float64(lr.cpu.Microseconds()) / float64(lr.requests))
 		}
 	}
-	if lr.elapsed > 0 && lr.cpu > 0 {
+	if lr.elapsed > 0 && cpuMeaningful {
 		r.CPUCores = round3(lr.cpu.Seconds() / lr.elapsed.Seconds())
 	}
 	if len(lr.fromSend) > 0 {
@@ -448,7 +451,9 @@ func (r *Report) fillRatios() {
 				x.RatioToCeiling = ratio(x.ThroughputRPS, c.ThroughputRPS)
 			}
 			x.P99OverCeiling = ratio(x.P99Ms, c.P99Ms)
-			x.CPUPerRequestOverCeiling = ratio(x.CPUMicrosPerRequest, c.CPUMicrosPerRequest)
+			if x.CPUMicrosPerRequest > 0 {
+				x.CPUPerRequestOverCeiling = ratio(x.CPUMicrosPerRequest, c.CPUMicrosPerRequest)
+			}
 		}
 		if x.Scenario == string(SignaturesUpload) && r.Baseline != nil {
 			x.RatioToVerifyBound = ratio(x.ThroughputRPS, r.Baseline.VerifiesPerS)

@@ -210,7 +210,7 @@ func checkResult(t *testing.T, r Result) {
 	if r.RSSBytes <= 0 || r.RSSPeakBytes < r.RSSBytes || r.RSSOf == "" {
 		t.Errorf("%s against %s: rss %d peak %d of %q", r.Scenario, r.Against, r.RSSBytes, r.RSSPeakBytes, r.RSSOf)
 	}
-	if r.CPUCores <= 0 || r.CPUMicrosPerRequest <= 0 {
+	if (r.Against == "ceiling" || r.RSSOf == (Config{ServerInProcess: true}).rssOf("server")) && (r.CPUCores <= 0 || r.CPUMicrosPerRequest <= 0) {
 		t.Errorf("%s against %s: cpu %v cores, %v µs per request", r.Scenario, r.Against, r.CPUCores, r.CPUMicrosPerRequest)
 	}
 	if isSyncWake(Scenario(r.Scenario)) {
@@ -336,5 +336,31 @@ func TestSoakAgainstFake(t *testing.T) {
 	cfg.Mode = ModeBoth
 	if _, err := Soak(context.Background(), cfg, 0, nil); !errors.Is(err, ErrConfig) {
 		t.Errorf("zero-length soak: %v", err)
+	}
+}
+
+// TestOutOfProcessServerHasNoCPUFigures: with a server in another process
+// (here the fake, not marked in-process) the CPU figures would describe the
+// client alone and are left out.
+func TestOutOfProcessServerHasNoCPUFigures(t *testing.T) {
+	ls, err := StartLocal(newFakeServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.Close()
+	cfg := DefaultConfig()
+	cfg.ServerURL = ls.URL
+	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 3, 1, 2, 2
+	cfg.Duration = 100 * time.Millisecond
+	cfg.Scenarios = []Scenario{KeysQuery}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		hasCPU := r.CPUCores != 0 || r.CPUMicrosPerRequest != 0 || r.CPUPerRequestOverCeiling != nil
+		if want := r.Against == "ceiling"; hasCPU != want {
+			t.Errorf("%s: CPU figures %v, want %v: %+v", r.Against, hasCPU, want, r)
+		}
 	}
 }
