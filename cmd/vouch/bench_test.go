@@ -52,7 +52,7 @@ func TestBenchCeilingCLI(t *testing.T) {
 			t.Errorf("unexpected object %v", o)
 		}
 	}
-	for _, sc := range []string{"keys-query", "signatures-upload", "keys-upload", "sync-wake"} {
+	for _, sc := range []string{"keys-query", "signatures-upload", "keys-upload", "sync-wake", "sync-wake-fanout"} {
 		if !results[sc] {
 			t.Errorf("no result for %s", sc)
 		}
