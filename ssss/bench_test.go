@@ -3,10 +3,12 @@ package ssss
 import (
 	"crypto/rand"
 	"testing"
+
+	"vouch/internal/testvectors"
 )
 
 func BenchmarkDecrypt(b *testing.B) {
-	v := loadVectors(b)
+	v := testvectors.LoadSSSS(b)
 	c := v.Secrets[0]
 	key := mustHex(b, c.KeyHex)
 	enc := EncryptedSecret{IV: c.IV, Ciphertext: c.Ciphertext, MAC: c.MAC}
@@ -30,7 +32,7 @@ func BenchmarkEncrypt(b *testing.B) {
 }
 
 func BenchmarkKeyCheck(b *testing.B) {
-	c := loadVectors(b).KeyChecks[0]
+	c := testvectors.LoadSSSS(b).KeyChecks[0]
 	d := KeyDescription{Algorithm: AlgorithmAESHMACSHA2, IV: c.IV, MAC: c.MAC}
 	key := mustHex(b, c.KeyHex)
 	for b.Loop() {
@@ -52,7 +54,7 @@ func BenchmarkPassphraseKey500k(b *testing.B) {
 }
 
 func BenchmarkDecodeRecoveryKey(b *testing.B) {
-	s := loadVectors(b).RecoveryKeys[1].Encoded
+	s := testvectors.LoadSSSS(b).RecoveryKeys[1].Encoded
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := DecodeRecoveryKey(s); err != nil {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
 	"unicode"
+	"vouch/internal/testvectors"
 )
 
 // FuzzDecodeRecoveryKey checks that decoding never panics and that a
@@ -12,7 +14,7 @@ import (
 // with its whitespace removed (base58 is a bijection), and that encoding
 // decodes to the same key.
 func FuzzDecodeRecoveryKey(f *testing.F) {
-	v := loadVectors(f)
+	v := testvectors.LoadSSSS(f)
 	for _, c := range v.RecoveryKeys {
 		f.Add(c.Encoded)
 	}
@@ -52,7 +54,7 @@ func FuzzDecodeRecoveryKey(f *testing.F) {
 // be exactly what EncryptWithIV produces for the plaintext it returned: the
 // MAC check leaves no room for a second ciphertext of the same secret.
 func FuzzDecrypt(f *testing.F) {
-	v := loadVectors(f)
+	v := testvectors.LoadSSSS(f)
 	for i, c := range v.Secrets {
 		f.Add(uint8(i), c.Name, c.IV, c.Ciphertext, c.MAC)
 	}
@@ -88,7 +90,7 @@ func FuzzDecrypt(f *testing.F) {
 // FuzzKeyDescriptionCheck feeds arbitrary iv/mac strings to Check: it must
 // never panic, and may only accept the key whose check it is.
 func FuzzKeyDescriptionCheck(f *testing.F) {
-	v := loadVectors(f)
+	v := testvectors.LoadSSSS(f)
 	for _, c := range v.KeyChecks {
 		f.Add(c.IV, c.MAC)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"vouch/internal/testvectors"
+
 	"vouch/client/secrets"
 )
 
@@ -13,7 +15,7 @@ import (
 // canonical encoding of those bytes, with or without its one padding
 // character (no other spelling decodes to the same key).
 func FuzzDecodeKeySecret(f *testing.F) {
-	for _, s := range loadVectors(f).Secrets {
+	for _, s := range testvectors.LoadSSSS(f).Secrets {
 		f.Add(s.Plaintext)
 		f.Add(s.Plaintext + "=")
 	}

@@ -18,6 +18,7 @@ import (
 	"vouch/client/secrets"
 	"vouch/client/state"
 	"vouch/internal/testserver"
+	"vouch/internal/testvectors"
 	"vouch/ssss"
 )
 
@@ -52,46 +53,6 @@ func account(t *testing.T, url, name string) (*client.Client, *secrets.Store, *d
 	return c, s, dev
 }
 
-type ssssVectors struct {
-	RecoveryKeys []struct {
-		KeyHex  string `json:"key_hex"`
-		Encoded string `json:"encoded"`
-	} `json:"recovery_keys"`
-	InvalidRecoveryKeys []struct {
-		Encoded string `json:"encoded"`
-		Reason  string `json:"reason"`
-	} `json:"invalid_recovery_keys"`
-	Secrets []struct {
-		KeyHex     string `json:"key_hex"`
-		Name       string `json:"name"`
-		Plaintext  string `json:"plaintext"`
-		IV         string `json:"iv"`
-		Ciphertext string `json:"ciphertext"`
-		MAC        string `json:"mac"`
-	} `json:"secrets"`
-	TamperedSecrets []struct {
-		KeyHex     string `json:"key_hex"`
-		Name       string `json:"name"`
-		IV         string `json:"iv"`
-		Ciphertext string `json:"ciphertext"`
-		MAC        string `json:"mac"`
-		Reason     string `json:"reason"`
-	} `json:"tampered_secrets"`
-}
-
-func loadVectors(tb testing.TB) ssssVectors {
-	tb.Helper()
-	b, err := os.ReadFile("../../testdata/vectors/ssss.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var v ssssVectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		tb.Fatal(err)
-	}
-	return v
-}
-
 // putKey stores a description with a key check for raw under id.
 func putKey(t *testing.T, c *client.Client, userID, id string, raw []byte) {
 	t.Helper()
@@ -124,7 +85,7 @@ func TestVectorSecretsThroughAccountData(t *testing.T) {
 	ctx := context.Background()
 	url := testserver.URL(t)
 	c, s, _ := account(t, url, "vectors")
-	v := loadVectors(t)
+	v := testvectors.LoadSSSS(t)
 	for i, vs := range v.Secrets {
 		id := "vec" + string(rune('A'+i))
 		raw := unhex(t, vs.KeyHex)
@@ -185,7 +146,7 @@ func TestUnlock(t *testing.T) {
 		t.Fatal("key printed")
 	}
 	pkRecovery, _ := pk.RecoveryKey()
-	v := loadVectors(t)
+	v := testvectors.LoadSSSS(t)
 	vk := unhex(t, v.RecoveryKeys[1].KeyHex)
 	putKey(t, c, s.UserID(), "vectorkey", vk)
 

@@ -9,67 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"vouch/internal/testvectors"
 )
-
-// ssssVectors mirrors the parts of testdata/vectors/ssss.json the CLI uses.
-type ssssVectors struct {
-	RecoveryKeys []struct {
-		KeyHex  string `json:"key_hex"`
-		Encoded string `json:"encoded"`
-		Note    string `json:"note"`
-	} `json:"recovery_keys"`
-	InvalidRecoveryKeys []struct {
-		Encoded string `json:"encoded"`
-		Reason  string `json:"reason"`
-	} `json:"invalid_recovery_keys"`
-	PassphraseKeys []struct {
-		Passphrase string `json:"passphrase"`
-		Salt       string `json:"salt"`
-		Iterations int    `json:"iterations"`
-		Bits       int    `json:"bits"`
-		KeyHex     string `json:"key_hex"`
-	} `json:"passphrase_keys"`
-	KeyChecks []struct {
-		KeyHex string `json:"key_hex"`
-		IV     string `json:"iv"`
-		MAC    string `json:"mac"`
-		Valid  bool   `json:"valid"`
-	} `json:"key_checks"`
-	Secrets []struct {
-		KeyHex     string `json:"key_hex"`
-		Name       string `json:"name"`
-		Plaintext  string `json:"plaintext"`
-		IV         string `json:"iv"`
-		Ciphertext string `json:"ciphertext"`
-		MAC        string `json:"mac"`
-	} `json:"secrets"`
-	TamperedSecrets []struct {
-		KeyHex     string `json:"key_hex"`
-		Name       string `json:"name"`
-		IV         string `json:"iv"`
-		Ciphertext string `json:"ciphertext"`
-		MAC        string `json:"mac"`
-		Reason     string `json:"reason"`
-		Decrypts   bool   `json:"decrypts"`
-	} `json:"tampered_secrets"`
-}
-
-func loadSSSSVectors(t *testing.T) ssssVectors {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", "ssss.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v ssssVectors
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.RecoveryKeys) == 0 || len(v.InvalidRecoveryKeys) == 0 || len(v.PassphraseKeys) == 0 ||
-		len(v.KeyChecks) == 0 || len(v.Secrets) == 0 || len(v.TamperedSecrets) == 0 {
-		t.Fatal("ssss.json has an empty section")
-	}
-	return v
-}
 
 // ssssRun runs vouch in-process and returns exit code, stdout and stderr.
 func ssssRun(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -101,7 +43,7 @@ func encJSON(iv, ct, mac string) string {
 }
 
 func TestRecoveryKeyCLIVectors(t *testing.T) {
-	v := loadSSSSVectors(t)
+	v := testvectors.LoadSSSS(t)
 	for _, c := range v.RecoveryKeys {
 		t.Run("decode "+c.KeyHex[:8]+c.Note, func(t *testing.T) {
 			code, out, errs := ssssRun(t, "", "recovery-key", "decode", c.Encoded)
@@ -141,7 +83,7 @@ func TestRecoveryKeyCLIVectors(t *testing.T) {
 }
 
 func TestSSSSPassphraseKeyCLIVectors(t *testing.T) {
-	for _, c := range loadSSSSVectors(t).PassphraseKeys {
+	for _, c := range testvectors.LoadSSSS(t).PassphraseKeys {
 		t.Run(c.Passphrase, func(t *testing.T) {
 			code, out, errs := ssssRun(t, "", "ssss", "passphrase-key", "--passphrase", c.Passphrase, "--salt", c.Salt,
 				"--iterations", strconv.Itoa(c.Iterations), "--bits", strconv.Itoa(c.Bits))
@@ -162,7 +104,7 @@ func TestSSSSPassphraseKeyCLIVectors(t *testing.T) {
 }
 
 func TestSSSSDecryptEncryptCLIVectors(t *testing.T) {
-	v := loadSSSSVectors(t)
+	v := testvectors.LoadSSSS(t)
 	for _, c := range v.Secrets {
 		t.Run(c.Name, func(t *testing.T) {
 			code, out, errs := ssssRun(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, ssssTemp(t, encJSON(c.IV, c.Ciphertext, c.MAC)))
@@ -240,7 +182,7 @@ func TestSSSSEncryptRandomRoundTrip(t *testing.T) {
 }
 
 func TestSSSSCLIErrors(t *testing.T) {
-	c := loadSSSSVectors(t).Secrets[0]
+	c := testvectors.LoadSSSS(t).Secrets[0]
 	good := encJSON(c.IV, c.Ciphertext, c.MAC)
 	two := `{"encrypted":{"a":` + good + `,"b":` + good + `}}`
 	cases := []struct {
@@ -276,7 +218,7 @@ func TestSSSSCLIErrors(t *testing.T) {
 }
 
 func TestSSSSCheckKeyCLI(t *testing.T) {
-	for i, c := range loadSSSSVectors(t).KeyChecks {
+	for i, c := range testvectors.LoadSSSS(t).KeyChecks {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			desc := `{"algorithm":"m.secret_storage.v1.aes-hmac-sha2","iv":"` + c.IV + `","mac":"` + c.MAC + `"}`
 			code, out, errs := ssssRun(t, desc, "ssss", "check-key", "--key", c.KeyHex)

@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
 	"image/png"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"vouch/internal/testvectors"
 
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
@@ -40,14 +40,8 @@ type vectorFile struct {
 
 func loadVectors(tb testing.TB) vectorFile {
 	tb.Helper()
-	raw, err := os.ReadFile("../../testdata/vectors/qr.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		tb.Fatal(err)
-	}
+	testvectors.Load(tb, "qr", &v)
 	if len(v.Valid) == 0 || len(v.Invalid) == 0 {
 		tb.Fatal("qr.json has no cases")
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"vouch/internal/testvectors"
 )
 
 type macVector struct {
@@ -39,14 +41,8 @@ type vectorFile struct {
 
 func loadVectors(tb testing.TB) vectorFile {
 	tb.Helper()
-	raw, err := os.ReadFile("../../testdata/vectors/sas.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		tb.Fatal(err)
-	}
+	testvectors.Load(tb, "sas", &v)
 	if len(v.MACs) == 0 || len(v.SAS) == 0 {
 		tb.Fatal("sas.json has no cases")
 	}

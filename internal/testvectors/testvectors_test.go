@@ -1,0 +1,79 @@
+package testvectors_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"vouch/internal/testvectors"
+)
+
+func TestPath(t *testing.T) {
+	for _, name := range []string{"ssss", "qr", "sas", "backup", "signing", "canonical_json"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := testvectors.Path(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "vectors", name+".json"))
+			if p != want {
+				t.Fatalf("Path(%q) = %q, want %q", name, p, want)
+			}
+			if _, err := os.Stat(p); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestPathOutsideModule(t *testing.T) {
+	dir := t.TempDir()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			t.Skipf("%s has a go.mod above it", dir)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	t.Chdir(dir)
+	if p, err := testvectors.Path("ssss"); err == nil {
+		t.Fatalf("Path outside a module = %q, want an error", p)
+	}
+}
+
+func TestLoadSSSS(t *testing.T) {
+	var v testvectors.SSSS
+	testvectors.Load(t, "ssss", &v)
+	for name, n := range map[string]int{
+		"recovery_keys": len(v.RecoveryKeys), "invalid_recovery_keys": len(v.InvalidRecoveryKeys),
+		"passphrase_keys": len(v.PassphraseKeys), "key_checks": len(v.KeyChecks),
+		"secrets": len(v.Secrets), "tampered_secrets": len(v.TamperedSecrets),
+	} {
+		if n == 0 {
+			t.Errorf("section %s is empty", name)
+		}
+	}
+	if v.RecoveryKeys[0].KeyHex == "" || v.Secrets[0].Ciphertext == "" || v.TamperedSecrets[0].Reason == "" {
+		t.Fatalf("fields not decoded: %+v %+v %+v", v.RecoveryKeys[0], v.Secrets[0], v.TamperedSecrets[0])
+	}
+}
+
+// TestOnlyTestsImport checks that no non-test package of the module imports
+// testvectors.
+func TestOnlyTestsImport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "vouch/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if imp == "vouch/internal/testvectors" {
+				t.Errorf("%s imports vouch/internal/testvectors outside its tests", f[0])
+			}
+		}
+	}
+}
