@@ -371,7 +371,11 @@ func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWak
 			return Result{}, err
 		}
 	} else {
-		lr = drive(ctx, e, cfg.Clients, cfg.Duration, cfg.MaxRequests, pl.next, pl.check)
+		next := pl.next
+		if !isServer && pl.nextCeiling != nil {
+			next = pl.nextCeiling
+		}
+		lr = drive(ctx, e, cfg.Clients, cfg.Duration, cfg.MaxRequests, next, pl.check)
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("bench: %s: %w", sc, err)

@@ -275,3 +275,29 @@ func BenchmarkAppendKeysUploadBody(b *testing.B) {
 		i++
 	}
 }
+
+// TestKeysUploadPlanCeilingRepeats: against the server each upload is
+// fresh and the pool bounds the phase; against the ceiling the same
+// uploads repeat.
+func TestKeysUploadPlanCeilingRepeats(t *testing.T) {
+	p := testPopulation(t, 2, 1)
+	pl, err := keysUploadPlan(p, 2, 4) // two uploads per worker
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scratch []byte
+	for seq := range 2 {
+		if _, ok, err := pl.next(1, seq, &scratch); !ok || err != nil {
+			t.Fatalf("upload %d: %v %v", seq, ok, err)
+		}
+	}
+	if _, ok, _ := pl.next(1, 2, &scratch); ok {
+		t.Error("the server got an upload beyond the pool")
+	}
+	first, _, _ := pl.nextCeiling(1, 0, &scratch)
+	firstBody := string(first.body)
+	again, ok, err := pl.nextCeiling(1, 2, &scratch)
+	if !ok || err != nil || string(again.body) != firstBody {
+		t.Errorf("ceiling upload 2 is not upload 0 again: %v %v", ok, err)
+	}
+}

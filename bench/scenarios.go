@@ -68,8 +68,13 @@ const keysUploadPoolRate = 3000
 // plan is one scenario's request generator, prepared before the timed
 // phase and used unchanged against the ceiling and the server.
 type plan struct {
-	next  nextFunc
-	check checkFunc
+	next nextFunc
+	// nextCeiling, when not nil, replaces next against the ceiling: the
+	// same requests, but allowed to repeat, because the ceiling stores
+	// nothing (so that a fast ceiling does not end early for want of
+	// fresh one-time keys).
+	nextCeiling nextFunc
+	check       checkFunc
 	// probe checks one request's answer in depth against the server
 	// before the timed phase; nil when there is nothing more to check than
 	// the timed phase checks.
@@ -225,14 +230,21 @@ func keysUploadPlan(p *population, clients int, uploads int64) (*plan, error) {
 			return nil, err
 		}
 	}
-	next := func(w, seq int, scratch *[]byte) (request, bool, error) {
-		body, ok := pools[w].appendKeysUploadBody((*scratch)[:0], seq)
+	build := func(w, i int, scratch *[]byte) (request, bool, error) {
+		body, ok := pools[w].appendKeysUploadBody((*scratch)[:0], i)
 		if !ok {
 			return request{}, false, nil
 		}
 		*scratch = body
 		_, d := workerDevice(p, w)
 		return request{method: http.MethodPost, path: pathKeysUpload, token: d.token, body: body}, true, nil
+	}
+	next := func(w, seq int, scratch *[]byte) (request, bool, error) { return build(w, seq, scratch) }
+	nextCeiling := func(w, seq int, scratch *[]byte) (request, bool, error) {
+		if n := pools[w].uploads(); n > 0 {
+			seq %= n
+		}
+		return build(w, seq, scratch)
 	}
 	probe := func(ctx context.Context, e endpoint) error {
 		// A pool of its own, with key IDs no timed worker uses.
@@ -253,7 +265,7 @@ func keysUploadPlan(p *population, clients int, uploads int64) (*plan, error) {
 		}
 		return nil
 	}
-	return &plan{next: next, probe: probe}, nil
+	return &plan{next: next, nextCeiling: nextCeiling, probe: probe}, nil
 }
 
 // isSyncWake reports whether sc is one of the sync-wake scenarios.
