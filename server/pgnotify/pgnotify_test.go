@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -106,8 +107,11 @@ func TestListenerReconnects(t *testing.T) {
 }
 
 func TestNewBadURL(t *testing.T) {
-	if _, err := pgnotify.New(context.Background(), "postgres://[::1", slog.New(slog.DiscardHandler)); err == nil {
-		t.Fatal("bad URL accepted")
+	if _, err := pgnotify.New(context.Background(), "postgres://[::1", slog.New(slog.DiscardHandler)); !errors.Is(err, pgnotify.ErrDatabaseURL) {
+		t.Fatalf("bad URL: %v, want ErrDatabaseURL", err)
+	}
+	if _, err := pgnotify.New(context.Background(), "postgres://u:p@127.0.0.1:1/db?connect_timeout=2", slog.New(slog.DiscardHandler)); !errors.Is(err, pgnotify.ErrListen) {
+		t.Fatalf("unreachable server: %v, want ErrListen", err)
 	}
 }
 
