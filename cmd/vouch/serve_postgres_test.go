@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -69,7 +70,8 @@ func TestServePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	var login struct {
-		UserID string `json:"user_id"`
+		UserID      string `json:"user_id"`
+		AccessToken string `json:"access_token"`
 	}
 	json.NewDecoder(res.Body).Decode(&login) //nolint:errcheck // checked below
 	res.Body.Close()
@@ -78,6 +80,46 @@ func TestServePostgres(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("data dir created although database_url is set: %v", err)
+	}
+
+	// serve wires the LISTEN/NOTIFY notifier: account data written on A
+	// wakes alice's /sync long-poll on B long before its timeout.
+	call := func(method, url string, body io.Reader) []byte {
+		req, _ := http.NewRequest(method, url, body)
+		req.Header.Set("Authorization", "Bearer "+login.AccessToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Errorf("%s %s: %d %s", method, url, res.StatusCode, out)
+		}
+		return out
+	}
+	var first struct {
+		NextBatch string `json:"next_batch"`
+	}
+	json.Unmarshal(call("GET", b+"/_matrix/client/v3/sync", nil), &first) //nolint:errcheck // checked through first
+	woke := make(chan []byte, 1)
+	go func() { woke <- call("GET", b+"/_matrix/client/v3/sync?timeout=30000&since="+first.NextBatch, nil) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(string(call("GET", b+"/metrics", nil)), "\nvouch_sync_waiters 1\n") {
+		if time.Now().After(deadline) {
+			t.Fatal("alice's /sync on B never started waiting")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	call("PUT", a+"/_matrix/client/v3/user/@alice:localhost/account_data/m.test", strings.NewReader(`{"x":1}`))
+	select {
+	case body := <-woke:
+		if !strings.Contains(string(body), `"m.test"`) {
+			t.Fatalf("woken /sync on B: %s", body)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("/sync on B not woken within 3s of the account data written on A")
 	}
 }
 
