@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"vouch/client"
+	"vouch/client/device"
 )
 
 func newBootstrapCmd(s stdio) *cobra.Command {
@@ -34,19 +36,12 @@ you out of band before running vouch verify user.`,
 			if ss.dev == nil {
 				return failf("%v", errNoDevice)
 			}
-			progress, endProgress := progressTo(cmd.ErrOrStderr())
-			res, err := client.Bootstrap(ctx, ss.c, ss.dev, client.BootstrapOptions{
-				Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progress,
-			})
-			endProgress()
+			res, err := ss.createIdentity(cmd, client.Bootstrap)
 			if errors.Is(err, client.ErrIdentityExists) {
 				return failf("%s already has a cross-signing identity; sign this device from a device that holds it (vouch verify device %s), or replace it with vouch identity reset --yes", ss.acct.UserID, ss.acct.DeviceID)
 			}
 			if err != nil {
-				return ss.explain(err)
-			}
-			if err := ss.st.SetOwnMaster(ctx, res.Master); err != nil {
-				return failf("%v", err)
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Cross-signing identity created for %s; device %s is signed.\nYour fingerprint: %s\n",
 				ss.acct.UserID, ss.acct.DeviceID, client.FormatFingerprint(res.Master))
@@ -56,4 +51,28 @@ you out of band before running vouch verify user.`,
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// createIdentity runs flow (client.Bootstrap or client.ResetIdentity) for
+// this device, with progress on stderr and private keys saved in the
+// account's state, then records the new master key as this account's own.
+// It serves vouch bootstrap and vouch identity reset. A flow error comes back
+// explained, except client.ErrIdentityExists, which comes back as it is.
+func (ss *session) createIdentity(cmd *cobra.Command, flow func(context.Context, *client.Client, *device.Device, client.BootstrapOptions) (*client.BootstrapResult, error)) (*client.BootstrapResult, error) {
+	ctx := cmd.Context()
+	progress, endProgress := progressTo(cmd.ErrOrStderr())
+	res, err := flow(ctx, ss.c, ss.dev, client.BootstrapOptions{
+		Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progress,
+	})
+	endProgress()
+	if errors.Is(err, client.ErrIdentityExists) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, ss.explain(err)
+	}
+	if err := ss.st.SetOwnMaster(ctx, res.Master); err != nil {
+		return nil, failf("%v", err)
+	}
+	return res, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -60,16 +59,9 @@ you again, and your other devices must be signed again
 			if err != nil {
 				return err
 			}
-			progress, endProgress := progressTo(cmd.ErrOrStderr())
-			res, err := client.ResetIdentity(ctx, ss.c, ss.dev, client.BootstrapOptions{
-				Auth: ss.uia(), Rand: rand.Reader, Save: saver{ss.st}, Progress: progress,
-			})
-			endProgress()
+			res, err := ss.createIdentity(cmd, client.ResetIdentity)
 			if err != nil {
-				return ss.explain(err)
-			}
-			if err := ss.st.SetOwnMaster(ctx, res.Master); err != nil {
-				return failf("%v", err)
+				return err
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "New cross-signing identity for %s; device %s is signed.\nYour new fingerprint: %s\n",
