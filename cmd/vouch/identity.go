@@ -117,13 +117,8 @@ you run vouch verify user.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			userID := args[0]
-			if err := checkUserArg(userID); err != nil {
+			if err := checkUserFingerprintArgs(userID, fingerprint); err != nil {
 				return err
-			}
-			if fingerprint != "" {
-				if err := checkFingerprintArg(fingerprint, userID); err != nil {
-					return err
-				}
 			}
 			ctx := cmd.Context()
 			ss, err := openSession(ctx, &f, s)

@@ -59,16 +59,11 @@ theirs that you verified the old way (vouch verify device --owner) signed it.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			userID := args[0]
-			if err := checkUserArg(userID); err != nil {
+			if err := checkUserFingerprintArgs(userID, fingerprint); err != nil {
 				return err
 			}
 			if fingerprint == "" && !fromDevice {
 				return failf("--fingerprint is required: compare it with %s out of band first", userID)
-			}
-			if fingerprint != "" {
-				if err := checkFingerprintArg(fingerprint, userID); err != nil {
-					return err
-				}
 			}
 			ctx := cmd.Context()
 			ss, err := openSession(ctx, &f, s)
@@ -248,6 +243,19 @@ func verifyOwnIdentity(cmd *cobra.Command, ss *session, fingerprint string) erro
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "This device now trusts your identity %s.\n", client.FormatFingerprint(pub))
 	return nil
+}
+
+// checkUserFingerprintArgs validates USER and, when one is given,
+// --fingerprint: the arguments vouch verify user and vouch identity approve
+// share.
+func checkUserFingerprintArgs(userID, fp string) error {
+	if err := checkUserArg(userID); err != nil {
+		return err
+	}
+	if fp == "" {
+		return nil
+	}
+	return checkFingerprintArg(fp, userID)
 }
 
 // checkFingerprintArg validates a --fingerprint typed by a person. Forty-three
