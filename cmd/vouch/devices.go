@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"vouch/client"
-	"vouch/keys"
 )
 
 func newDevicesCmd(s stdio) *cobra.Command {
@@ -83,8 +82,8 @@ func newDevicesRenameCmd(s stdio) *cobra.Command {
 		Short: "Set a device's display name",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := keys.ValidDeviceID(args[0]); err != nil {
-				return failf("%q is not a device ID", args[0])
+			if err := checkDeviceArg(args[0]); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			ss, err := openSession(ctx, &f, s)
@@ -93,10 +92,7 @@ func newDevicesRenameCmd(s stdio) *cobra.Command {
 			}
 			defer ss.close()
 			if err := ss.c.RenameDevice(ctx, args[0], args[1]); err != nil {
-				if client.IsCode(err, client.CodeNotFound) {
-					return failf("you have no device %s; see vouch devices list", args[0])
-				}
-				return ss.explain(err)
+				return ss.explainOwnDevice(err, args[0])
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Device %s renamed to %q.\n", args[0], args[1])
 			return nil
@@ -116,8 +112,8 @@ and everyone tracking your keys is told. The server asks for your password
 (VOUCH_PASSWORD or typed without echo).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := keys.ValidDeviceID(args[0]); err != nil {
-				return failf("%q is not a device ID", args[0])
+			if err := checkDeviceArg(args[0]); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			ss, err := openSession(ctx, &f, s)
@@ -126,10 +122,7 @@ and everyone tracking your keys is told. The server asks for your password
 			}
 			defer ss.close()
 			if err := ss.c.DeleteDevice(ctx, args[0], ss.uia()); err != nil {
-				if client.IsCode(err, client.CodeNotFound) {
-					return failf("you have no device %s; see vouch devices list", args[0])
-				}
-				return ss.explain(err)
+				return ss.explainOwnDevice(err, args[0])
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Device %s deleted.\n", args[0])
@@ -144,4 +137,13 @@ and everyone tracking your keys is told. The server asks for your password
 	}
 	f.add(cmd)
 	return cmd
+}
+
+// explainOwnDevice explains err from an operation on the user's device id
+// (rename, delete): a device the server does not know gets its own message.
+func (ss *session) explainOwnDevice(err error, id string) error {
+	if client.IsCode(err, client.CodeNotFound) {
+		return failf("you have no device %s; see vouch devices list", id)
+	}
+	return ss.explain(err)
 }

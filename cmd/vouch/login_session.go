@@ -336,6 +336,15 @@ func checkUserArg(u string) error {
 	return nil
 }
 
+// checkDeviceArg validates a device ID argument (vouch devices rename and
+// delete, vouch verify device).
+func checkDeviceArg(id string) error {
+	if err := keys.ValidDeviceID(id); err != nil {
+		return failf("%q is not a device ID", id)
+	}
+	return nil
+}
+
 // isTerminalWriter reports whether w is a terminal.
 func isTerminalWriter(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -133,8 +133,8 @@ user's device the old way (before cross-signing); vouch verify user USER
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			deviceID := args[0]
-			if err := keys.ValidDeviceID(deviceID); err != nil {
-				return failf("%q is not a device ID", deviceID)
+			if err := checkDeviceArg(deviceID); err != nil {
+				return err
 			}
 			if otherUser != "" {
 				if err := checkUserArg(otherUser); err != nil {
