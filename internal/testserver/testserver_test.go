@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,8 +76,10 @@ func TestModAndRestart(t *testing.T) {
 }
 
 // TestOnlyTestsImport checks that no non-test package of the module imports
-// testserver: it is test support, never part of a binary.
+// a test-support package (testserver, testvectors): they are never part of
+// a binary. It guards both, so it lives here only.
 func TestOnlyTestsImport(t *testing.T) {
+	support := []string{"vouch/internal/testserver", "vouch/internal/testvectors"}
 	out, err := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "vouch/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
@@ -84,8 +87,8 @@ func TestOnlyTestsImport(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		for _, imp := range f[1:] {
-			if imp == "vouch/internal/testserver" {
-				t.Errorf("%s imports vouch/internal/testserver outside its tests", f[0])
+			if slices.Contains(support, imp) {
+				t.Errorf("%s imports %s outside its tests", f[0], imp)
 			}
 		}
 	}

@@ -3,9 +3,10 @@
 // regenerated from vouch's own code) for tests in any package, and types the
 // vector file that several packages read: ssss.json.
 //
-// It is test support only: nothing but _test.go files may import it. It
-// checks nothing about the vectors beyond their being valid JSON; each test
-// asserts what it needs.
+// It is test support only: nothing but _test.go files may import it (a test
+// in package testserver checks that). It checks nothing about the vectors
+// beyond their being valid JSON (and, for LoadSSSS, that no section is
+// empty); each test asserts what it needs.
 package testvectors
 
 import (

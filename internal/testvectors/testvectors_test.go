@@ -2,9 +2,7 @@ package testvectors_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"vouch/internal/testvectors"
@@ -58,22 +56,5 @@ func TestLoadSSSS(t *testing.T) {
 	}
 	if v.RecoveryKeys[0].KeyHex == "" || v.Secrets[0].Ciphertext == "" || v.TamperedSecrets[0].Reason == "" {
 		t.Fatalf("fields not decoded: %+v %+v %+v", v.RecoveryKeys[0], v.Secrets[0], v.TamperedSecrets[0])
-	}
-}
-
-// TestOnlyTestsImport checks that no non-test package of the module imports
-// testvectors.
-func TestOnlyTestsImport(t *testing.T) {
-	out, err := exec.Command("go", "list", "-e", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "vouch/...").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		for _, imp := range f[1:] {
-			if imp == "vouch/internal/testvectors" {
-				t.Errorf("%s imports vouch/internal/testvectors outside its tests", f[0])
-			}
-		}
 	}
 }
