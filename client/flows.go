@@ -221,13 +221,9 @@ func VerifyUser(ctx context.Context, c *Client, viewer TrustInputs, own *CrossSi
 	if userID == viewer.UserID {
 		return nil, fmt.Errorf("client: %s is you; use VerifyOwnDevice for your devices", userID)
 	}
-	resp, err := c.QueryKeys(ctx, viewer.UserID, userID)
+	resp, their, err := queryIdentity(ctx, c, viewer.UserID, userID)
 	if err != nil {
 		return nil, err
-	}
-	their, _ := ParseUserKeys(resp, userID)
-	if their.Master == nil {
-		return nil, fmt.Errorf("%w: %s has published no master signing key", ErrNoIdentity, userID)
 	}
 	if err := their.Master.Validate(userID, keys.UsageMaster); err != nil {
 		return nil, fmt.Errorf("master key of %s: %w", userID, err)
@@ -237,6 +233,21 @@ func VerifyUser(ctx context.Context, c *Client, viewer TrustInputs, own *CrossSi
 		return nil, fmt.Errorf("%w: %s's master signing key is %s", ErrFingerprintMismatch, userID, FormatFingerprint(masterPub))
 	}
 	return signMaster(ctx, c, viewer, own, resp, their, masterPub)
+}
+
+// queryIdentity fetches the keys of viewer and userID and returns userID's,
+// refusing (ErrNoIdentity) a user with no master key. It serves VerifyUser
+// and MigrateUser.
+func queryIdentity(ctx context.Context, c *Client, viewer, userID string) (*KeysQueryResponse, *trust.UserKeys, error) {
+	resp, err := c.QueryKeys(ctx, viewer, userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	their, _ := ParseUserKeys(resp, userID)
+	if their.Master == nil {
+		return nil, nil, fmt.Errorf("%w: %s has published no master signing key", ErrNoIdentity, userID)
+	}
+	return resp, their, nil
 }
 
 // signMaster signs their master key with own's user-signing key, uploads
@@ -276,13 +287,9 @@ func MigrateUser(ctx context.Context, c *Client, viewer TrustInputs, own *CrossS
 	if c == nil {
 		return nil, fmt.Errorf("%w: client", ErrNilArgument)
 	}
-	resp, err := c.QueryKeys(ctx, viewer.UserID, userID)
+	resp, their, err := queryIdentity(ctx, c, viewer.UserID, userID)
 	if err != nil {
 		return nil, err
-	}
-	their, _ := ParseUserKeys(resp, userID)
-	if their.Master == nil {
-		return nil, fmt.Errorf("%w: %s has published no master signing key", ErrNoIdentity, userID)
 	}
 	_, masterPub, _ := their.Master.PublicKey()
 	pin := viewer.Pins[userID]
