@@ -151,15 +151,15 @@ uses server name localhost (open registration is on only for localhost).
 Settings come from, lowest to highest precedence: defaults, the TOML file
 (--config), VOUCH_* environment variables, flags.
 
-Environment: VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_DATABASE_URL, VOUCH_SERVER_NAME, VOUCH_CONFIG,
-VOUCH_LOG_LEVEL (debug, info, warn, error), VOUCH_OPEN_REGISTRATION (true or
-false), VOUCH_REGISTRATION_SHARED_SECRET.
+Environment: VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_DATABASE_URL,
+VOUCH_SERVER_NAME, VOUCH_CONFIG, VOUCH_LOG_LEVEL (debug, info, warn, error),
+VOUCH_OPEN_REGISTRATION (true or false), VOUCH_REGISTRATION_SHARED_SECRET.
 
 TOML file (every key optional):
 
   listen = "127.0.0.1:8008"
   data_dir = "./vouch-data"
-  database_url = ""                # postgres://user:pass@host/db: PostgreSQL instead of data_dir
+  database_url = ""                # postgres://user:pass@host/db instead of data_dir
   server_name = "localhost"
   log_level = "info"
   max_body_bytes = 1048576
