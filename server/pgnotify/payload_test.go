@@ -1,9 +1,14 @@
 package pgnotify
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
+
+	"vouch/internal/pgtest"
 )
 
 // parse is the inverse of payloads as deliver reads it.
@@ -88,5 +93,35 @@ func BenchmarkPayloads(b *testing.B) {
 	}
 	for b.Loop() {
 		payloads("0123456789abcdef", users)
+	}
+}
+
+// TestLivenessCheckKeepsConnection runs the listener with a tiny liveness
+// interval: the timed-out waits and pings must neither break the
+// connection nor lose notifications.
+func TestLivenessCheckKeepsConnection(t *testing.T) {
+	dsn := pgtest.Start(t)
+	log := slog.New(slog.DiscardHandler)
+	a, err := newNotifier(context.Background(), dsn, log, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := newNotifier(context.Background(), dsn, log, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ch, unsub := b.Subscribe("@alice:x")
+	defer unsub()
+	time.Sleep(300 * time.Millisecond) // many liveness rounds
+	a.Notify("@alice:x")
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("notification lost after liveness checks")
+	}
+	if n := a.lost.Load() + b.lost.Load(); n != 0 {
+		t.Fatalf("%d listener connections lost during liveness checks", n)
 	}
 }

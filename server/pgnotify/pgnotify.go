@@ -22,13 +22,21 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Channel is the PostgreSQL notification channel.
 const Channel = "vouch_sync"
+
+// livenessInterval is how long the listener waits for a notification
+// before it checks its connection with a ping: a connection that died
+// silently (a dropped NAT entry, a failed-over server) would otherwise lose
+// notifications until TCP keepalive notices, minutes later.
+const livenessInterval = 30 * time.Second
 
 // maxPayload is the most bytes of one NOTIFY payload (PostgreSQL's limit is
 // 8000 by default).
@@ -57,11 +65,18 @@ type Notifier struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	liveness time.Duration
+	lost     atomic.Int64 // listener connections lost, for tests
 }
 
 // New connects to databaseURL, LISTENs on [Channel] and starts the listener
 // and the sender. log receives connection failures (never user data).
 func New(ctx context.Context, databaseURL string, log *slog.Logger) (*Notifier, error) {
+	return newNotifier(ctx, databaseURL, log, livenessInterval)
+}
+
+func newNotifier(ctx context.Context, databaseURL string, log *slog.Logger, liveness time.Duration) (*Notifier, error) {
 	if log == nil {
 		return nil, errors.New("pgnotify: nil logger")
 	}
@@ -73,9 +88,10 @@ func New(ctx context.Context, databaseURL string, log *slog.Logger) (*Notifier, 
 	rand.Read(id) //nolint:errcheck // crypto/rand.Read never fails
 	n := &Notifier{
 		id: hex.EncodeToString(id), cfg: cfg, log: log,
-		waiters: map[string]map[chan struct{}]struct{}{},
-		pending: map[string]struct{}{},
-		kick:    make(chan struct{}, 1),
+		waiters:  map[string]map[chan struct{}]struct{}{},
+		pending:  map[string]struct{}{},
+		kick:     make(chan struct{}, 1),
+		liveness: liveness,
 	}
 	conn, err := n.listen(ctx)
 	if err != nil {
@@ -195,8 +211,9 @@ func (n *Notifier) listener(conn *pgx.Conn) {
 			// Changes made while we were not listening were not announced.
 			n.wakeAll()
 		}
-		msg, err := conn.WaitForNotification(n.ctx)
+		msg, err := n.wait(conn)
 		if err != nil {
+			n.lost.Add(1)
 			conn.Close(context.Background())
 			conn = nil
 			if n.ctx.Err() != nil {
@@ -207,6 +224,26 @@ func (n *Notifier) listener(conn *pgx.Conn) {
 			continue
 		}
 		n.deliver(msg.Payload)
+	}
+}
+
+// wait returns the next notification. When none comes for the liveness
+// interval it pings the server and, if the connection still works, goes on
+// waiting; a read cut short by the timeout leaves the connection usable.
+func (n *Notifier) wait(conn *pgx.Conn) (*pgconn.Notification, error) {
+	for {
+		ctx, cancel := context.WithTimeout(n.ctx, n.liveness)
+		msg, err := conn.WaitForNotification(ctx)
+		cancel()
+		if err == nil || n.ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) || conn.IsClosed() {
+			return msg, err
+		}
+		ctx, cancel = context.WithTimeout(n.ctx, 5*time.Second)
+		err = conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 }
 
