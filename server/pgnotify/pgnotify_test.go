@@ -280,3 +280,30 @@ func TestTwoInstances(t *testing.T) {
 		t.Fatalf("B's token %s on A: next %s, changed %v; want no change", fromB.NextBatch, onA.NextBatch, onA.DeviceLists.Changed)
 	}
 }
+
+// BenchmarkWakeAcrossProcesses measures the latency from Notify on one
+// notifier to the wake-up of a subscriber of another on the same database.
+func BenchmarkWakeAcrossProcesses(b *testing.B) {
+	dsn := pgtest.Start(b)
+	log := slog.New(slog.DiscardHandler)
+	na, err := pgnotify.New(context.Background(), dsn, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer na.Close()
+	nb, err := pgnotify.New(context.Background(), dsn, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nb.Close()
+	ch, unsub := nb.Subscribe("@alice:x")
+	defer unsub()
+	for b.Loop() {
+		na.Notify("@alice:x")
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			b.Fatal("no wake-up within 5s")
+		}
+	}
+}
