@@ -29,14 +29,7 @@ func benchRestore(b *testing.B, n int) {
 	ctx := context.Background()
 	url := testserver.URL(b)
 	d, _, cr := setUp(b, url, 0)
-	viewer, err := keybackup.Viewer(ctx, d.c, d.userID(), d.master)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := keybackup.GetStatus(ctx, d.api, "", viewer, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := mustStatus(b, d, nil)
 	if _, err := keybackup.Upload(ctx, d.api, st, cr.Keys, sessions(n, backup.OlmRoomKey), keybackup.UploadOptions{BatchSize: n}); err != nil {
 		b.Fatal(err)
 	}
@@ -66,14 +59,7 @@ func BenchmarkUpload1000(b *testing.B) {
 	ctx := context.Background()
 	url := testserver.URL(b)
 	d, _, cr := setUp(b, url, 0)
-	viewer, err := keybackup.Viewer(ctx, d.c, d.userID(), d.master)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := keybackup.GetStatus(ctx, d.api, "", viewer, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := mustStatus(b, d, nil)
 	ss := sessions(n, backup.OlmRoomKey)
 	start := time.Now()
 	runs := 0

@@ -43,14 +43,7 @@ func setUp(t testing.TB, url string, n int) (*dev, string, *keybackup.Created) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	viewer, err := keybackup.Viewer(ctx, d.c, d.userID(), d.master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := keybackup.GetStatus(ctx, d.api, "", viewer, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustStatus(t, d, nil)
 	if !st.SigningKeyTrusted || st.Path != "master_signing_key" {
 		t.Fatalf("first device's own backup: %+v", st)
 	}
@@ -92,14 +85,7 @@ func recoverOn(t *testing.T, d *dev, rk string) (*keybackup.Status, keybackup.Ke
 	if err != nil || !has {
 		t.Fatalf("backup keys: has %v, %v", has, err)
 	}
-	viewer, err := keybackup.Viewer(ctx, d.c, d.userID(), d.master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := keybackup.GetStatus(ctx, d.api, "", viewer, &k.Private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustStatus(t, d, &k.Private)
 	return st, k
 }
 
@@ -150,10 +136,7 @@ func TestEndToEndSignedBackup(t *testing.T) {
 	if err := second.api.UpdateVersion(ctx, cr.Version, swapped); err != nil {
 		t.Fatal(err)
 	}
-	st, err = keybackup.GetStatus(ctx, second.api, "", mustViewer(t, second), &k.Private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = mustStatus(t, second, &k.Private)
 	if st.SigningKeyTrusted || st.Path != "known_private_key" {
 		t.Fatalf("swapped auth_data: %+v", st)
 	}
@@ -166,10 +149,7 @@ func TestEndToEndSignedBackup(t *testing.T) {
 	}
 	// Without the private key as a trust source the swapped backup is
 	// simply untrusted, and uploading to it is refused.
-	st, err = keybackup.GetStatus(ctx, second.api, "", mustViewer(t, second), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = mustStatus(t, second, nil)
 	if st.Trusted || st.Path != "none" {
 		t.Fatalf("swapped auth_data without the key: %+v", st)
 	}
@@ -183,6 +163,17 @@ func TestEndToEndSignedBackup(t *testing.T) {
 	if res.Authenticated != 0 || res.Unauthenticated != n {
 		t.Fatalf("restore of untrusted backup: auth %d unauth %d", res.Authenticated, res.Unauthenticated)
 	}
+}
+
+// mustStatus is the current backup version as d sees it (with priv, when
+// not nil, to check the backup key).
+func mustStatus(t testing.TB, d *dev, priv *backup.PrivateKey) *keybackup.Status {
+	t.Helper()
+	st, err := keybackup.GetStatus(context.Background(), d.api, "", mustViewer(t, d), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func mustViewer(t testing.TB, d *dev) trust.Viewer {
@@ -410,10 +401,7 @@ func TestMigrateResumable(t *testing.T) {
 	if len(seen) != 2 || progress[len(progress)-1] != backup.MigrationSwitched {
 		t.Fatalf("progress %v then %v", seen, progress)
 	}
-	st, err := keybackup.GetStatus(ctx, d.api, "", mustViewer(t, d), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustStatus(t, d, nil)
 	if st.Version != res.NewVersion || !st.SigningKeyTrusted || st.Count != n {
 		t.Fatalf("new version: %+v", st)
 	}
@@ -471,10 +459,7 @@ func TestTrustPathOwnDevice(t *testing.T) {
 	}
 	second := secondDevice(t, url, first.userID())
 	recoverOn(t, second, rk)
-	st, err := keybackup.GetStatus(ctx, second.api, "", mustViewer(t, second), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustStatus(t, second, nil)
 	if st.Version != v || st.Path != "verified_own_device" || st.DeviceID != first.dev.DeviceID() || !st.SigningKeyTrusted {
 		t.Fatalf("device-signed backup: %+v", st)
 	}
@@ -494,10 +479,7 @@ func TestTrustPathOwnDevice(t *testing.T) {
 	if err := second.api.UpdateVersion(ctx, v, bySecond); err != nil {
 		t.Fatal(err)
 	}
-	st, err = keybackup.GetStatus(ctx, first.api, "", mustViewer(t, first), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = mustStatus(t, first, nil)
 	if st.Trusted || !strings.Contains(st.Reason, "not verified") {
 		t.Fatalf("unverified device's auth_data: %+v", st)
 	}
