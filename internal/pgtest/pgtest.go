@@ -61,7 +61,7 @@ func Main(m *testing.M) {
 	if os.Getenv(EnvDSN) != "" {
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "vouch-pgtest-")
+	dir, err := os.MkdirTemp(tempBase(), "vouch-pgtest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
 		os.Exit(1)
@@ -98,10 +98,15 @@ func Start(t testing.TB) string {
 			unavailable(t)
 		}
 		dir := t.TempDir()
-		// The server's user must be able to reach the directory that
-		// testing created for this test (mode 0700, owned by us).
-		if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
-			t.Fatal(err)
+		if os.Geteuid() == 0 {
+			// The server runs as another user, who must be able to reach
+			// its directory: testing's are 0700 and maybe under a
+			// private TMPDIR.
+			var err error
+			if dir, err = os.MkdirTemp(tempBase(), "vouch-pgtest-"); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
 		}
 		srv, err := startServer(dir)
 		if errors.Is(err, ErrNoPostgres) {
@@ -326,6 +331,21 @@ func (s *server) stop() error {
 		s.cmd.Process.Kill() //nolint:errcheck // best effort
 		<-s.done
 		return errors.New("pgtest: server did not stop in 30s; killed")
+	}
+}
+
+// tempBase is the directory to create server directories in: the usual
+// temporary directory when every user can traverse its path, else /tmp.
+func tempBase() string {
+	base := os.TempDir()
+	for p := base; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if p == filepath.Dir(p) {
+			return base
+		}
 	}
 }
 
