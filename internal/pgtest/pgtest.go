@@ -97,8 +97,10 @@ func Start(t testing.TB) string {
 		if os.Getenv(envMissing) != "" {
 			unavailable(t)
 		}
-		dir := t.TempDir()
-		if os.Geteuid() == 0 {
+		var dir string
+		if os.Geteuid() != 0 {
+			dir = t.TempDir()
+		} else {
 			// The server runs as another user, who must be able to reach
 			// its directory: testing's are 0700 and maybe under a
 			// private TMPDIR.
