@@ -183,15 +183,7 @@ becomes the current one; the old one stays readable).`,
 			} else if err != nil && !errors.Is(err, keybackup.ErrNoBackup) {
 				return ss.explain(err)
 			}
-			st, err := ss.secretsStore()
-			if err != nil {
-				return err
-			}
-			local, err := ss.localSecrets()
-			if err != nil {
-				return err
-			}
-			key, err := ss.unlockSSSS(ctx, st, local, &cf)
+			st, local, key, err := ss.openSSSS(ctx, &cf)
 			if err != nil {
 				return err
 			}

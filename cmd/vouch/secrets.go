@@ -69,6 +69,25 @@ func (ss *session) localSecrets() (*secrets.Local, error) {
 	return l, nil
 }
 
+// openSSSS opens secret storage and this device's secrets cache, and unlocks
+// the default key (see unlockSSSS). It serves vouch secrets recover and vouch
+// backup create.
+func (ss *session) openSSSS(ctx context.Context, cf *credFlags) (*secrets.Store, *secrets.Local, *secrets.Key, error) {
+	st, err := ss.secretsStore()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	local, err := ss.localSecrets()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key, err := ss.unlockSSSS(ctx, st, local, cf)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return st, local, key, nil
+}
+
 // unlockSSSS unlocks the default secret storage key with the credential
 // the user gave, else with the key cached on this device.
 func (ss *session) unlockSSSS(ctx context.Context, st *secrets.Store, local *secrets.Local, cf *credFlags) (*secrets.Key, error) {
@@ -318,15 +337,7 @@ The key-backup keys, when stored, are cached on this device for vouch backup.`,
 			} else if !given {
 				return failf("give --recovery-key KEY or --passphrase P (or set VOUCH_RECOVERY_KEY)")
 			}
-			st, err := ss.secretsStore()
-			if err != nil {
-				return err
-			}
-			local, err := ss.localSecrets()
-			if err != nil {
-				return err
-			}
-			key, err := ss.unlockSSSS(ctx, st, local, &cf)
+			st, local, key, err := ss.openSSSS(ctx, &cf)
 			if err != nil {
 				return err
 			}
