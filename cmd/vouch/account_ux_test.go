@@ -22,27 +22,19 @@ func TestAccountMessagesSayWhatNext(t *testing.T) {
 	url := testserver.URL(t)
 	t.Setenv("VOUCH_PASSWORD", "alice-password")
 	first, second := t.TempDir(), t.TempDir()
-	must := func(dir string, args ...string) string {
-		t.Helper()
-		code, out, errOut := acctRun(t, dir, args...)
-		if code != 0 {
-			t.Fatalf("vouch %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
-	must(first, "login", "--server", url, "--user", "@alice:localhost", "--register")
-	if out := must(first, "bootstrap"); !strings.Contains(out, "Next: read your fingerprint") {
+	acctMust(t, first, "login", "--server", url, "--user", "@alice:localhost", "--register")
+	if out := acctMust(t, first, "bootstrap"); !strings.Contains(out, "Next: read your fingerprint") {
 		t.Errorf("bootstrap does not say what comes next:\n%s", out)
 	}
-	st := must(first, "status")
+	st := acctMust(t, first, "status")
 	if !strings.Contains(st, "Cross-signing private keys on this device: master, self-signing, user-signing\n") {
 		t.Errorf("status lists held keys badly:\n%s", st)
 	}
 
-	must(second, "login", "--server", url, "--user", "@alice:localhost")
-	dev2 := strings.TrimSpace(strings.Fields(strings.SplitN(must(second, "whoami"), ", device ", 2)[1])[0])
+	acctMust(t, second, "login", "--server", url, "--user", "@alice:localhost")
+	dev2 := strings.TrimSpace(strings.Fields(strings.SplitN(acctMust(t, second, "whoami"), ", device ", 2)[1])[0])
 	dev2 = strings.TrimSuffix(dev2, ",")
-	st = must(second, "status")
+	st = acctMust(t, second, "status")
 	if strings.Contains(st, "vouch bootstrap") || strings.Contains(st, "<you>") {
 		t.Errorf("second device told to bootstrap or given a placeholder:\n%s", st)
 	}
@@ -54,7 +46,7 @@ func TestAccountMessagesSayWhatNext(t *testing.T) {
 
 	// A fingerprint of the right length whose last character cannot end a
 	// 32-byte key is a typo, not "not a fingerprint".
-	fp := client.NormalizeFingerprint(must(first, "status", "--json")[strings.Index(must(first, "status", "--json"), `"master_key": "`)+len(`"master_key": "`):][:43])
+	fp := client.NormalizeFingerprint(acctMust(t, first, "status", "--json")[strings.Index(acctMust(t, first, "status", "--json"), `"master_key": "`)+len(`"master_key": "`):][:43])
 	typo := fp[:42] + "/"
 	if _, err := keys.DecodePublicKey(typo); err == nil {
 		t.Fatalf("test typo %q is a valid key", typo)
@@ -64,26 +56,26 @@ func TestAccountMessagesSayWhatNext(t *testing.T) {
 		t.Errorf("mistyped fingerprint: exit %d, %q", code, errOut)
 	}
 
-	must(second, "verify", "user", "@alice:localhost", "--fingerprint", fp)
-	out := must(first, "identity", "reset", "--yes")
+	acctMust(t, second, "verify", "user", "@alice:localhost", "--fingerprint", fp)
+	out := acctMust(t, first, "identity", "reset", "--yes")
 	if !strings.Contains(out, "vouch verify device "+dev2) {
 		t.Errorf("reset does not say which devices to sign again:\n%s", out)
 	}
 
 	// The second device, which trusted the old identity, is told how to
 	// trust the new one here, and then that it still needs signing.
-	st = must(second, "status")
+	st = acctMust(t, second, "status")
 	if !strings.Contains(st, "vouch verify user @alice:localhost --fingerprint FP") || strings.Contains(st, "log in again") {
 		t.Errorf("second device after a reset elsewhere:\n%s", st)
 	}
-	newFP := must(first, "status", "--json")
+	newFP := acctMust(t, first, "status", "--json")
 	newFP = newFP[strings.Index(newFP, `"master_key": "`)+len(`"master_key": "`):][:43]
-	must(second, "verify", "user", "@alice:localhost", "--fingerprint", newFP)
-	st = must(second, "status")
+	acctMust(t, second, "verify", "user", "@alice:localhost", "--fingerprint", newFP)
+	st = acctMust(t, second, "status")
 	if !strings.Contains(st, "vouch verify device "+dev2) {
 		t.Errorf("unsigned second device not told how to get signed:\n%s", st)
 	}
-	if out := must(first, "verify", "device", dev2); strings.Count(out, dev2) != 1 {
+	if out := acctMust(t, first, "verify", "device", dev2); strings.Count(out, dev2) != 1 {
 		t.Errorf("verify device repeats itself:\n%s", out)
 	}
 }
@@ -237,37 +229,29 @@ func TestMigrationFromDeviceVerification(t *testing.T) {
 	url := testserver.URL(t)
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	alice, frank, gina := t.TempDir(), t.TempDir(), t.TempDir()
-	must := func(dir string, args ...string) string {
-		t.Helper()
-		code, out, errOut := acctRun(t, dir, args...)
-		if code != 0 {
-			t.Fatalf("vouch %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
-	must(alice, "login", "--server", url, "--user", "@alice:localhost", "--register")
-	must(alice, "bootstrap")
-	must(frank, "login", "--server", url, "--user", "@frank:localhost", "--register")
-	must(gina, "login", "--server", url, "--user", "@gina:localhost", "--register")
-	st := must(frank, "status", "--json")
+	acctMust(t, alice, "login", "--server", url, "--user", "@alice:localhost", "--register")
+	acctMust(t, alice, "bootstrap")
+	acctMust(t, frank, "login", "--server", url, "--user", "@frank:localhost", "--register")
+	acctMust(t, gina, "login", "--server", url, "--user", "@gina:localhost", "--register")
+	st := acctMust(t, frank, "status", "--json")
 	dev, key := jsonField(t, st, "device_id"), jsonField(t, st, "device_ed25519")
 
 	code, _, errOut := acctRun(t, alice, "verify", "device", dev, "--owner", "@frank:localhost", "--key", strings.Repeat("A", 43))
 	if code != 1 || errOut == "" {
 		t.Fatalf("wrong device key accepted: exit %d %q", code, errOut)
 	}
-	must(alice, "verify", "device", dev, "--owner", "@frank:localhost", "--key", key)
-	must(frank, "bootstrap")
-	must(gina, "bootstrap")
+	acctMust(t, alice, "verify", "device", dev, "--owner", "@frank:localhost", "--key", key)
+	acctMust(t, frank, "bootstrap")
+	acctMust(t, gina, "bootstrap")
 
-	if out := must(alice, "trust", "@frank:localhost"); !strings.Contains(out, "vouch verify user @frank:localhost --from-device") {
+	if out := acctMust(t, alice, "trust", "@frank:localhost"); !strings.Contains(out, "vouch verify user @frank:localhost --from-device") {
 		t.Errorf("trust does not offer the migration:\n%s", out)
 	}
 	if code, _, _ := acctRun(t, alice, "verify", "user", "@gina:localhost", "--from-device"); code != 1 {
 		t.Errorf("migration without a verified device: exit %d", code)
 	}
-	must(alice, "verify", "user", "@frank:localhost", "--from-device")
-	if out := must(alice, "trust", "@frank:localhost", "--json"); !strings.Contains(out, `"verified": true`) {
+	acctMust(t, alice, "verify", "user", "@frank:localhost", "--from-device")
+	if out := acctMust(t, alice, "trust", "@frank:localhost", "--json"); !strings.Contains(out, `"verified": true`) {
 		t.Errorf("after migration:\n%s", out)
 	}
 }

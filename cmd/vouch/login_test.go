@@ -8,6 +8,17 @@ import (
 	"testing"
 )
 
+// acctMust runs a command as acctRun does; it must succeed, and its stdout
+// is returned.
+func acctMust(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	code, out, errOut := acctRun(t, dir, args...)
+	if code != 0 {
+		t.Fatalf("vouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
 // acctRun runs a vouch command line in-process with VOUCH_STATE_DIR set to
 // dir, returning the exit code and streams.
 func acctRun(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {

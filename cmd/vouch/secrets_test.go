@@ -21,11 +21,7 @@ func newCLIAccount(t *testing.T) *cliAccount { return &cliAccount{t: t, dir: t.T
 // must runs a command that must succeed and returns stdout.
 func (a *cliAccount) must(args ...string) string {
 	a.t.Helper()
-	code, out, errOut := acctRun(a.t, a.dir, args...)
-	if code != 0 {
-		a.t.Fatalf("vouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
+	return acctMust(a.t, a.dir, args...)
 }
 
 // fails runs a command that must fail with exit 1 and one "vouch: " line
