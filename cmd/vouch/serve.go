@@ -129,6 +129,7 @@ func decodeConfigFile(path string, cfg *serveConfig) error {
 }
 
 func addServeFlags(c *cobra.Command, f *serveFlags) {
+	c.Flags().StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host/db); when set, used instead of --data-dir [VOUCH_DATABASE_URL, database_url]")
 	c.Flags().StringVar(&f.dataDir, "data-dir", "./vouch-data", "directory of the SQLite database (created 0700) [VOUCH_DATA_DIR, data_dir]")
 	c.Flags().StringVar(&f.serverName, "server-name", "localhost", "server name: the domain of user IDs [VOUCH_SERVER_NAME, server_name]")
 	c.Flags().StringVar(&f.config, "config", "", "configuration file, TOML (or YAML when named *.yaml / *.yml) [VOUCH_CONFIG]")
@@ -148,8 +149,9 @@ share the database; see docs/storage.md).
 
 With no arguments it listens on 127.0.0.1:8008, stores in ./vouch-data and
 uses server name localhost (open registration is on only for localhost).
-Settings come from, lowest to highest precedence: defaults, the TOML file
-(--config), VOUCH_* environment variables, flags.
+Settings come from, lowest to highest precedence: defaults, the
+configuration file (--config; TOML, or YAML when named *.yaml or *.yml, with
+the same keys), VOUCH_* environment variables, flags.
 
 Environment: VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_DATABASE_URL,
 VOUCH_SERVER_NAME, VOUCH_CONFIG, VOUCH_LOG_LEVEL (debug, info, warn, error),
@@ -194,7 +196,6 @@ SIGTERM or SIGINT.`,
 		},
 	}
 	c.Flags().StringVar(&f.listen, "listen", "127.0.0.1:8008", "address and port to listen on [VOUCH_LISTEN, listen]")
-	c.Flags().StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host/db); when set, used instead of --data-dir [VOUCH_DATABASE_URL, database_url]")
 	addServeFlags(c, &f)
 	return c
 }
@@ -256,21 +257,26 @@ func runServe(ctx context.Context, cfg serveConfig, logOut io.Writer) error {
 	return nil
 }
 
-// openServeStore opens the store the configuration names: PostgreSQL with
-// a LISTEN/NOTIFY notifier when database_url is set (several processes may
-// share it, so no read cache), else SQLite in data_dir behind its cache.
-// The returned function closes what was opened.
-func openServeStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.Store, []server.Option, func(), error) {
+// openStore opens the store the configuration names: PostgreSQL when
+// database_url is set (several processes may share it, so no read cache),
+// else SQLite in data_dir behind its cache.
+func openStore(ctx context.Context, cfg serveConfig) (store.Store, error) {
 	if cfg.DatabaseURL == "" {
-		st, err := sqlite.Open(ctx, cfg.DataDir)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return st, nil, func() { st.Close() }, nil
+		return sqlite.Open(ctx, cfg.DataDir)
 	}
-	st, err := postgres.Open(ctx, cfg.DatabaseURL)
+	return postgres.Open(ctx, cfg.DatabaseURL)
+}
+
+// openServeStore opens the store (openStore) and, for PostgreSQL, the
+// LISTEN/NOTIFY notifier that lets several processes wake each other's
+// /sync long-polls. The returned function closes what was opened.
+func openServeStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.Store, []server.Option, func(), error) {
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		return st, nil, func() { st.Close() }, nil
 	}
 	n, err := pgnotify.New(ctx, cfg.DatabaseURL, log)
 	if err != nil {

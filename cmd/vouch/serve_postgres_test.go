@@ -175,3 +175,28 @@ func TestServeBadDatabaseURL(t *testing.T) {
 		t.Fatalf("password in the error: %q", errOut.String())
 	}
 }
+
+// TestUserAddPostgres checks that vouch user add writes to the database the
+// configuration names, so a server on that database sees the account.
+func TestUserAddPostgres(t *testing.T) {
+	dsn := pgtest.Start(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	t.Setenv("VOUCH_PASSWORD", "pw-for-bob")
+	code, out, errs := runCLI(t, "", "user", "add", "--user", "bob", "--database-url", dsn, "--data-dir", dir, "--config", cheapConfig(t, ""))
+	if code != 0 || strings.TrimSpace(out) != "@bob:localhost" {
+		t.Fatalf("user add: code %d out %q err %q", code, out, errs)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("user add created an SQLite data dir although database_url is set: %v", err)
+	}
+	a := startServe(t, "--data-dir", dir, "--database-url", dsn)
+	res, err := http.Post(a+"/_matrix/client/v3/login", "application/json",
+		strings.NewReader(`{"type":"m.login.password","identifier":{"type":"m.id.user","user":"bob"},"password":"pw-for-bob"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("login of the added user: %d", res.StatusCode)
+	}
+}

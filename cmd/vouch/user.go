@@ -11,7 +11,6 @@ import (
 
 	"vouch/server"
 	"vouch/store"
-	"vouch/store/sqlite"
 )
 
 func newUserCmd(s stdio) *cobra.Command {
@@ -40,7 +39,8 @@ VOUCH_PASSWORD environment variable; it is hashed with argon2id using the
 configured cost. Prints the new user ID.
 
 The data directory, server name and configuration file are resolved as for
-vouch serve (flags, then VOUCH_* variables, then the TOML file).`,
+vouch serve (flags, then VOUCH_* variables, then the configuration file), and so is
+the database: PostgreSQL when a database URL is set, else SQLite.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadServeConfig(cmd, f)
@@ -64,7 +64,7 @@ vouch serve (flags, then VOUCH_* variables, then the TOML file).`,
 			if password == "" {
 				return failf("a password is required (--password or VOUCH_PASSWORD)")
 			}
-			st, err := sqlite.Open(cmd.Context(), cfg.DataDir)
+			st, err := openStore(cmd.Context(), cfg)
 			if err != nil {
 				return failf("%v", err)
 			}
