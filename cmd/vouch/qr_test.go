@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"vouch/internal/testvectors"
 )
 
 // verRun runs a vouch command line in-process for the qr and sas tests.
@@ -19,38 +21,8 @@ func verRun(t *testing.T, stdin []byte, args ...string) (code int, stdout, stder
 	return code, out.String(), errb.String()
 }
 
-func verLoad(t *testing.T, name string, v any) {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type qrCLIVectors struct {
-	Valid []struct {
-		Mode          int    `json:"mode"`
-		TransactionID string `json:"transaction_id"`
-		Key1          string `json:"key1"`
-		Key2          string `json:"key2"`
-		Secret        string `json:"secret"`
-		Hex           string `json:"hex"`
-	} `json:"valid"`
-	Invalid []struct {
-		Hex    string `json:"hex"`
-		Reason string `json:"reason"`
-	} `json:"invalid"`
-}
-
 func TestQRCLIVectors(t *testing.T) {
-	var v qrCLIVectors
-	verLoad(t, "qr.json", &v)
-	if len(v.Valid) == 0 || len(v.Invalid) == 0 {
-		t.Fatal("no vectors")
-	}
+	v := testvectors.LoadQR(t)
 	dir := t.TempDir()
 	for i, c := range v.Valid {
 		want := qrJSON{Mode: c.Mode, TransactionID: c.TransactionID, Key1: c.Key1, Key2: c.Key2, Secret: c.Secret}

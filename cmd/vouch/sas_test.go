@@ -4,33 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"vouch/internal/testvectors"
 )
 
-type sasCLIVectors struct {
-	MACs []struct {
-		SharedSecret string `json:"shared_secret"`
-		Info         string `json:"info"`
-		Input        string `json:"input"`
-		Method       string `json:"method"`
-		MAC          string `json:"mac"`
-	} `json:"macs"`
-	SAS []struct {
-		SharedSecret string   `json:"shared_secret"`
-		Info         string   `json:"info"`
-		BytesHex     string   `json:"bytes_hex"`
-		EmojiIndices []int    `json:"emoji_indices"`
-		Emoji        []string `json:"emoji"`
-		EmojiNames   []string `json:"emoji_names"`
-		Decimals     []int    `json:"decimals"`
-	} `json:"sas"`
-}
-
 func TestSASCLIVectors(t *testing.T) {
-	var v sasCLIVectors
-	verLoad(t, "sas.json", &v)
-	if len(v.MACs) == 0 || len(v.SAS) == 0 {
-		t.Fatal("no vectors")
-	}
+	v := testvectors.LoadSAS(t)
 	for i, c := range v.MACs {
 		code, out, errs := verRun(t, nil, "sas", "mac", "--shared-secret", c.SharedSecret, "--info", c.Info, "--input", c.Input, "--method", c.Method)
 		if code != 0 || out != c.MAC+"\n" {
@@ -64,8 +43,7 @@ func TestSASCLIVectors(t *testing.T) {
 }
 
 func TestSASCLILegacyMAC(t *testing.T) {
-	var v sasCLIVectors
-	verLoad(t, "sas.json", &v)
+	v := testvectors.LoadSAS(t)
 	c := v.MACs[0]
 	// Known answer from an independent emulation of libolm's bug; see
 	// verification/sas tests.

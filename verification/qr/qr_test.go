@@ -19,35 +19,6 @@ import (
 	zxdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
-type validVector struct {
-	Mode          int    `json:"mode"`
-	TransactionID string `json:"transaction_id"`
-	Key1          string `json:"key1"`
-	Key2          string `json:"key2"`
-	Secret        string `json:"secret"`
-	Hex           string `json:"hex"`
-}
-
-type invalidVector struct {
-	Hex    string `json:"hex"`
-	Reason string `json:"reason"`
-}
-
-type vectorFile struct {
-	Valid   []validVector   `json:"valid"`
-	Invalid []invalidVector `json:"invalid"`
-}
-
-func loadVectors(tb testing.TB) vectorFile {
-	tb.Helper()
-	var v vectorFile
-	testvectors.Load(tb, "qr", &v)
-	if len(v.Valid) == 0 || len(v.Invalid) == 0 {
-		tb.Fatal("qr.json has no cases")
-	}
-	return v
-}
-
 func b64(tb testing.TB, s string) []byte {
 	tb.Helper()
 	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
@@ -66,7 +37,8 @@ func key(tb testing.TB, s string) [KeyLen]byte {
 	return [KeyLen]byte(b)
 }
 
-func (v validVector) code(tb testing.TB) Code {
+// vectorCode is the Code a valid vector describes.
+func vectorCode(tb testing.TB, v testvectors.QRValid) Code {
 	return Code{
 		Mode:          Mode(v.Mode),
 		TransactionID: v.TransactionID,
@@ -82,13 +54,13 @@ func equalCode(a, b Code) bool {
 }
 
 func TestVectorsValid(t *testing.T) {
-	for _, v := range loadVectors(t).Valid {
+	for _, v := range testvectors.LoadQR(t).Valid {
 		t.Run(v.TransactionID[:min(len(v.TransactionID), 20)], func(t *testing.T) {
 			raw, err := hex.DecodeString(v.Hex)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := v.code(t)
+			want := vectorCode(t, v)
 			got, err := Decode(raw)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
@@ -124,7 +96,7 @@ var invalidReasons = map[string]error{
 }
 
 func TestVectorsInvalid(t *testing.T) {
-	for _, v := range loadVectors(t).Invalid {
+	for _, v := range testvectors.LoadQR(t).Invalid {
 		t.Run(v.Reason, func(t *testing.T) {
 			want, ok := invalidReasons[v.Reason]
 			if !ok {
@@ -212,7 +184,7 @@ func TestEncodeRefuses(t *testing.T) {
 }
 
 func TestDecodeDoesNotAlias(t *testing.T) {
-	raw, err := hex.DecodeString(loadVectors(t).Valid[0].Hex)
+	raw, err := hex.DecodeString(testvectors.LoadQR(t).Valid[0].Hex)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,8 +220,8 @@ func allBytesCode() Code {
 
 func TestPNGRoundTrip(t *testing.T) {
 	codes := map[string]Code{"all 256 byte values": allBytesCode()}
-	for _, v := range loadVectors(t).Valid {
-		codes[v.TransactionID[:min(len(v.TransactionID), 20)]] = v.code(t)
+	for _, v := range testvectors.LoadQR(t).Valid {
+		codes[v.TransactionID[:min(len(v.TransactionID), 20)]] = vectorCode(t, v)
 	}
 	for name, c := range codes {
 		t.Run(name, func(t *testing.T) {
@@ -392,7 +364,7 @@ func terminalImage(t *testing.T, text string, darkOnLight bool, scale int) image
 }
 
 func TestTerminalRoundTrip(t *testing.T) {
-	c := loadVectors(t).Valid[0].code(t)
+	c := vectorCode(t, testvectors.LoadQR(t).Valid[0])
 	payload, err := c.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -421,7 +393,7 @@ func TestTerminalRoundTrip(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	v := loadVectors(f)
+	v := testvectors.LoadQR(f)
 	for _, c := range v.Valid {
 		raw, _ := hex.DecodeString(c.Hex)
 		f.Add(raw)
@@ -449,7 +421,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func BenchmarkDecode(b *testing.B) {
-	raw, err := hex.DecodeString(loadVectors(b).Valid[0].Hex)
+	raw, err := hex.DecodeString(testvectors.LoadQR(b).Valid[0].Hex)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -462,7 +434,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	c := loadVectors(b).Valid[0].code(b)
+	c := vectorCode(b, testvectors.LoadQR(b).Valid[0])
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.Encode(); err != nil {
@@ -472,7 +444,7 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 func BenchmarkPNG(b *testing.B) {
-	c := loadVectors(b).Valid[0].code(b)
+	c := vectorCode(b, testvectors.LoadQR(b).Valid[0])
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := PNG(c, 256); err != nil {
@@ -487,8 +459,8 @@ func BenchmarkPNG(b *testing.B) {
 // segment is the payload unchanged, for every valid vector and every byte value.
 func TestPNGPlainByteMode(t *testing.T) {
 	codes := map[string]Code{"all 256 byte values": allBytesCode()}
-	for _, v := range loadVectors(t).Valid {
-		codes[v.TransactionID[:min(len(v.TransactionID), 20)]] = v.code(t)
+	for _, v := range testvectors.LoadQR(t).Valid {
+		codes[v.TransactionID[:min(len(v.TransactionID), 20)]] = vectorCode(t, v)
 	}
 	for name, c := range codes {
 		t.Run(name, func(t *testing.T) {
@@ -571,7 +543,7 @@ func TestSymbolExact(t *testing.T) {
 // reader's low-level decoder byte for byte, in one segment, with nothing to
 // correct and no ECI.
 func FuzzSymbol(f *testing.F) {
-	for _, v := range loadVectors(f).Valid {
+	for _, v := range testvectors.LoadQR(f).Valid {
 		b, err := hex.DecodeString(v.Hex)
 		if err != nil {
 			f.Fatal(err)

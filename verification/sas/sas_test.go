@@ -14,41 +14,6 @@ import (
 	"vouch/internal/testvectors"
 )
 
-type macVector struct {
-	SharedSecret string   `json:"shared_secret"`
-	Info         string   `json:"info"`
-	Input        string   `json:"input"`
-	KeyIDs       []string `json:"key_ids"`
-	Method       string   `json:"method"`
-	MAC          string   `json:"mac"`
-	Note         string   `json:"note"`
-}
-
-type sasVector struct {
-	SharedSecret string   `json:"shared_secret"`
-	Info         string   `json:"info"`
-	BytesHex     string   `json:"bytes_hex"`
-	EmojiIndices []int    `json:"emoji_indices"`
-	Emoji        []string `json:"emoji"`
-	EmojiNames   []string `json:"emoji_names"`
-	Decimals     []int    `json:"decimals"`
-}
-
-type vectorFile struct {
-	MACs []macVector `json:"macs"`
-	SAS  []sasVector `json:"sas"`
-}
-
-func loadVectors(tb testing.TB) vectorFile {
-	tb.Helper()
-	var v vectorFile
-	testvectors.Load(tb, "sas", &v)
-	if len(v.MACs) == 0 || len(v.SAS) == 0 {
-		tb.Fatal("sas.json has no cases")
-	}
-	return v
-}
-
 func b64(tb testing.TB, s string) []byte {
 	tb.Helper()
 	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
@@ -81,7 +46,7 @@ func splitInfo(t *testing.T, info string) (txn, keyID string) {
 }
 
 func TestMACVectors(t *testing.T) {
-	for i, v := range loadVectors(t).MACs {
+	for i, v := range testvectors.LoadSAS(t).MACs {
 		t.Run(v.Info[len(v.Info)-20:], func(t *testing.T) {
 			secret := b64(t, v.SharedSecret)
 			got, err := MAC(v.Method, secret, v.Info, v.Input)
@@ -146,7 +111,7 @@ func TestMACVectors(t *testing.T) {
 }
 
 func TestVerifyMACRejects(t *testing.T) {
-	v := loadVectors(t).MACs[0]
+	v := testvectors.LoadSAS(t).MACs[0]
 	secret := b64(t, v.SharedSecret)
 	flipped := []byte(v.MAC)
 	flipped[5] ^= 1 // still base64, different bytes
@@ -190,7 +155,7 @@ func TestVerifyMACRejects(t *testing.T) {
 const legacyKnownAnswer = "kKf1MUVyVnn5bm41Ym00MVltMDBNVmx0TURCTlZteDA"
 
 func TestLegacyMAC(t *testing.T) {
-	v := loadVectors(t).MACs[0]
+	v := testvectors.LoadSAS(t).MACs[0]
 	secret := b64(t, v.SharedSecret)
 	got, err := MAC(MethodHKDFHMACSHA256, secret, v.Info, v.Input)
 	if err != nil {
@@ -326,7 +291,7 @@ func parseSASInfo(t *testing.T, info string) (start, accept Party, txn string) {
 }
 
 func TestSASVectors(t *testing.T) {
-	for _, v := range loadVectors(t).SAS {
+	for _, v := range testvectors.LoadSAS(t).SAS {
 		t.Run(v.BytesHex, func(t *testing.T) {
 			sasBytes, err := hex.DecodeString(v.BytesHex)
 			if err != nil {
@@ -474,7 +439,7 @@ func TestEmojiTable(t *testing.T) {
 }
 
 func BenchmarkMACv2(b *testing.B) {
-	v := loadVectors(b).MACs[0]
+	v := testvectors.LoadSAS(b).MACs[0]
 	secret := b64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -485,7 +450,7 @@ func BenchmarkMACv2(b *testing.B) {
 }
 
 func BenchmarkMACLegacy(b *testing.B) {
-	v := loadVectors(b).MACs[0]
+	v := testvectors.LoadSAS(b).MACs[0]
 	secret := b64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -496,7 +461,7 @@ func BenchmarkMACLegacy(b *testing.B) {
 }
 
 func BenchmarkVerifyMAC(b *testing.B) {
-	v := loadVectors(b).MACs[0]
+	v := testvectors.LoadSAS(b).MACs[0]
 	secret := b64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -507,7 +472,7 @@ func BenchmarkVerifyMAC(b *testing.B) {
 }
 
 func BenchmarkSASBytesEmoji(b *testing.B) {
-	v := loadVectors(b).SAS[1]
+	v := testvectors.LoadSAS(b).SAS[1]
 	secret := b64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -524,7 +489,7 @@ func BenchmarkSASBytesEmoji(b *testing.B) {
 // FuzzVerifyMAC: VerifyMAC parses the received MAC; it must accept exactly
 // the encodings of the right MAC (with or without padding) and nothing else.
 func FuzzVerifyMAC(f *testing.F) {
-	v := loadVectors(f).MACs[0]
+	v := testvectors.LoadSAS(f).MACs[0]
 	secret := b64(f, v.SharedSecret)
 	f.Add(v.MAC)
 	f.Add(v.MAC + "=")
@@ -542,7 +507,7 @@ func FuzzVerifyMAC(f *testing.F) {
 // FuzzEmojiDecimals: any 6 bytes give 7 table entries and 3 numbers in
 // range, and the two renderings agree on the bits they share.
 func FuzzEmojiDecimals(f *testing.F) {
-	for _, v := range loadVectors(f).SAS {
+	for _, v := range testvectors.LoadSAS(f).SAS {
 		b, _ := hex.DecodeString(v.BytesHex)
 		f.Add(b)
 	}
