@@ -243,10 +243,11 @@ func TestPNGRoundTrip(t *testing.T) {
 	}
 }
 
-// TestPNGLossless checks that every byte value survives payload -> symbol
-// -> scanned byte segment.
-func TestPNGLossless(t *testing.T) {
-	c := allBytesCode()
+// encodeAndRender returns c's payload and c drawn by PNG at one pixel a
+// module, decoded back to an image. It serves TestPNGLossless and
+// TestPNGPlainByteMode.
+func encodeAndRender(t *testing.T, c Code) ([]byte, image.Image) {
+	t.Helper()
 	payload, err := c.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +260,13 @@ func TestPNGLossless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return payload, decoded
+}
+
+// TestPNGLossless checks that every byte value survives payload -> symbol
+// -> scanned byte segment.
+func TestPNGLossless(t *testing.T) {
+	payload, decoded := encodeAndRender(t, allBytesCode())
 	raw, err := scan(decoded)
 	if err != nil {
 		t.Fatal(err)
@@ -464,18 +472,7 @@ func TestPNGPlainByteMode(t *testing.T) {
 	}
 	for name, c := range codes {
 		t.Run(name, func(t *testing.T) {
-			payload, err := c.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, err := PNG(c, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			decoded, err := png.Decode(bytes.NewReader(img))
-			if err != nil {
-				t.Fatal(err)
-			}
+			payload, decoded := encodeAndRender(t, c)
 			bmp, err := gozxing.NewBinaryBitmapFromImage(decoded)
 			if err != nil {
 				t.Fatal(err)
