@@ -45,6 +45,20 @@ func (ss *session) backupAPI() (*keybackup.API, error) {
 	return a, nil
 }
 
+// backupAPIAndLocal is backupAPI and this device's secrets cache: what vouch
+// backup status and vouch backup restore start from.
+func (ss *session) backupAPIAndLocal() (*keybackup.API, *secrets.Local, error) {
+	a, err := ss.backupAPI()
+	if err != nil {
+		return nil, nil, err
+	}
+	local, err := ss.localSecrets()
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, local, nil
+}
+
 // explainBackupErr turns key-backup errors into messages that say what to
 // do next.
 func explainBackupErr(err error, server string) error {
@@ -238,11 +252,7 @@ holds), and whether restored keys can be authenticated with its signing key.`,
 				return err
 			}
 			defer ss.close()
-			a, err := ss.backupAPI()
-			if err != nil {
-				return err
-			}
-			local, err := ss.localSecrets()
+			a, local, err := ss.backupAPIAndLocal()
 			if err != nil {
 				return err
 			}
@@ -313,11 +323,7 @@ the room keys) to FILE with mode 0600.`,
 				return err
 			}
 			defer ss.close()
-			a, err := ss.backupAPI()
-			if err != nil {
-				return err
-			}
-			local, err := ss.localSecrets()
+			a, local, err := ss.backupAPIAndLocal()
 			if err != nil {
 				return err
 			}
