@@ -10,7 +10,7 @@ import (
 func BenchmarkDecrypt(b *testing.B) {
 	v := testvectors.LoadSSSS(b)
 	c := v.Secrets[0]
-	key := mustHex(b, c.KeyHex)
+	key := testvectors.Hex(b, c.KeyHex)
 	enc := EncryptedSecret{IV: c.IV, Ciphertext: c.Ciphertext, MAC: c.MAC}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -34,7 +34,7 @@ func BenchmarkEncrypt(b *testing.B) {
 func BenchmarkKeyCheck(b *testing.B) {
 	c := testvectors.LoadSSSS(b).KeyChecks[0]
 	d := KeyDescription{Algorithm: AlgorithmAESHMACSHA2, IV: c.IV, MAC: c.MAC}
-	key := mustHex(b, c.KeyHex)
+	key := testvectors.Hex(b, c.KeyHex)
 	for b.Loop() {
 		if err := d.Check(key); err != nil {
 			b.Fatal(err)

@@ -64,7 +64,7 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add(uint8(0), "", "", "", "")
 	keys := make([][]byte, len(v.Secrets))
 	for i, c := range v.Secrets {
-		keys[i] = mustHex(f, c.KeyHex)
+		keys[i] = testvectors.Hex(f, c.KeyHex)
 	}
 	f.Fuzz(func(t *testing.T, k uint8, name, iv, ct, mac string) {
 		key := keys[int(k)%len(keys)]
@@ -95,7 +95,7 @@ func FuzzKeyDescriptionCheck(f *testing.F) {
 		f.Add(c.IV, c.MAC)
 	}
 	f.Add("", "")
-	key := mustHex(f, v.KeyChecks[0].KeyHex)
+	key := testvectors.Hex(f, v.KeyChecks[0].KeyHex)
 	f.Fuzz(func(t *testing.T, iv, mac string) {
 		d := KeyDescription{Algorithm: AlgorithmAESHMACSHA2, IV: iv, MAC: mac}
 		if err := d.Check(key); err != nil || !d.Verifiable() {

@@ -9,15 +9,6 @@ import (
 	"vouch/internal/testvectors"
 )
 
-func mustHex(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 func TestVectorsRecoveryKeys(t *testing.T) {
 	for _, c := range testvectors.LoadSSSS(t).RecoveryKeys {
 		t.Run(c.KeyHex[:8]+c.Note, func(t *testing.T) {
@@ -31,7 +22,7 @@ func TestVectorsRecoveryKeys(t *testing.T) {
 			if c.Note != "" {
 				return // the input is deliberately not in canonical form
 			}
-			enc, err := EncodeRecoveryKey(mustHex(t, c.KeyHex))
+			enc, err := EncodeRecoveryKey(testvectors.Hex(t, c.KeyHex))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +84,7 @@ func TestVectorsKeyChecks(t *testing.T) {
 	for i, c := range testvectors.LoadSSSS(t).KeyChecks {
 		t.Run(c.KeyHex[:8]+c.Reason+c.Note, func(t *testing.T) {
 			d := KeyDescription{Algorithm: AlgorithmAESHMACSHA2, IV: c.IV, MAC: c.MAC}
-			err := d.Check(mustHex(t, c.KeyHex))
+			err := d.Check(testvectors.Hex(t, c.KeyHex))
 			if c.Valid && err != nil {
 				t.Fatalf("case %d: Check = %v, want nil", i, err)
 			}
@@ -108,7 +99,7 @@ func TestVectorsKeyChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mac, err := keyCheckMAC(mustHex(t, c.KeyHex), iv)
+			mac, err := keyCheckMAC(testvectors.Hex(t, c.KeyHex), iv)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +113,7 @@ func TestVectorsKeyChecks(t *testing.T) {
 func TestVectorsSecrets(t *testing.T) {
 	for _, c := range testvectors.LoadSSSS(t).Secrets {
 		t.Run(c.Name, func(t *testing.T) {
-			key := mustHex(t, c.KeyHex)
+			key := testvectors.Hex(t, c.KeyHex)
 			enc := EncryptedSecret{IV: c.IV, Ciphertext: c.Ciphertext, MAC: c.MAC}
 			got, err := DecryptString(key, c.Name, enc)
 			if err != nil {
@@ -162,7 +153,7 @@ func TestVectorsTamperedSecrets(t *testing.T) {
 	v := testvectors.LoadSSSS(t)
 	for _, c := range v.TamperedSecrets {
 		t.Run(c.Reason, func(t *testing.T) {
-			key := mustHex(t, c.KeyHex)
+			key := testvectors.Hex(t, c.KeyHex)
 			plain, err := Decrypt(key, c.Name, EncryptedSecret{IV: c.IV, Ciphertext: c.Ciphertext, MAC: c.MAC})
 			if !c.Decrypts {
 				if !errors.Is(err, ErrMACMismatch) || plain != nil {

@@ -69,15 +69,6 @@ func putKey(t *testing.T, c *client.Client, userID, id string, raw []byte) {
 	}
 }
 
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestVectorSecretsThroughAccountData stores every vector's encrypted
 // secret as account data and reads it back through Unlock and Get; every
 // tampered one fails with a MAC mismatch.
@@ -88,7 +79,7 @@ func TestVectorSecretsThroughAccountData(t *testing.T) {
 	v := testvectors.LoadSSSS(t)
 	for i, vs := range v.Secrets {
 		id := "vec" + string(rune('A'+i))
-		raw := unhex(t, vs.KeyHex)
+		raw := testvectors.Hex(t, vs.KeyHex)
 		putKey(t, c, s.UserID(), id, raw)
 		content := ssss.SecretContent{}
 		content.Set(id, ssss.EncryptedSecret{IV: vs.IV, Ciphertext: vs.Ciphertext, MAC: vs.MAC})
@@ -106,7 +97,7 @@ func TestVectorSecretsThroughAccountData(t *testing.T) {
 	}
 	for i, ts := range v.TamperedSecrets {
 		id := "tam" + string(rune('A'+i))
-		raw := unhex(t, ts.KeyHex)
+		raw := testvectors.Hex(t, ts.KeyHex)
 		putKey(t, c, s.UserID(), id, raw)
 		content := ssss.SecretContent{}
 		content.Set(id, ssss.EncryptedSecret{IV: ts.IV, Ciphertext: ts.Ciphertext, MAC: ts.MAC})
@@ -147,7 +138,7 @@ func TestUnlock(t *testing.T) {
 	}
 	pkRecovery, _ := pk.RecoveryKey()
 	v := testvectors.LoadSSSS(t)
-	vk := unhex(t, v.RecoveryKeys[1].KeyHex)
+	vk := testvectors.Hex(t, v.RecoveryKeys[1].KeyHex)
 	putKey(t, c, s.UserID(), "vectorkey", vk)
 
 	tests := []struct {

@@ -10,11 +10,14 @@
 package testvectors
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -210,4 +213,25 @@ type SASBytes struct {
 	EmojiNames   []string `json:"emoji_names"`
 	Decimals     []int    `json:"decimals"`
 	Note         string   `json:"note"`
+}
+
+// Hex decodes a vector's hex field, failing tb when it is not hex.
+func Hex(tb testing.TB, s string) []byte {
+	tb.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		tb.Fatalf("hex %q: %v", s, err)
+	}
+	return b
+}
+
+// Base64 decodes a vector's base64 field, unpadded or padded, failing tb
+// when it is not base64.
+func Base64(tb testing.TB, s string) []byte {
+	tb.Helper()
+	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		tb.Fatalf("base64 %q: %v", s, err)
+	}
+	return b
 }

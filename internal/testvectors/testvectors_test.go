@@ -58,3 +58,21 @@ func TestLoadSSSS(t *testing.T) {
 		t.Fatalf("fields not decoded: %+v %+v %+v", v.RecoveryKeys[0], v.Secrets[0], v.TamperedSecrets[0])
 	}
 }
+
+func TestDecoders(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"hex", testvectors.Hex(t, "00ff10"), "\x00\xff\x10"},
+		{"hex empty", testvectors.Hex(t, ""), ""},
+		{"base64 unpadded", testvectors.Base64(t, "AAEC"), "\x00\x01\x02"},
+		{"base64 unpadded short", testvectors.Base64(t, "AAE"), "\x00\x01"},
+		{"base64 padded", testvectors.Base64(t, "AAE="), "\x00\x01"},
+	} {
+		if string(tc.got) != tc.want {
+			t.Errorf("%s = %x, want %x", tc.name, tc.got, tc.want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package qr
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"image"
@@ -19,18 +18,9 @@ import (
 	zxdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
-func b64(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		tb.Fatalf("base64 %q: %v", s, err)
-	}
-	return b
-}
-
 func key(tb testing.TB, s string) [KeyLen]byte {
 	tb.Helper()
-	b := b64(tb, s)
+	b := testvectors.Base64(tb, s)
 	if len(b) != KeyLen {
 		tb.Fatalf("key %q has %d bytes", s, len(b))
 	}
@@ -44,7 +34,7 @@ func vectorCode(tb testing.TB, v testvectors.QRValid) Code {
 		TransactionID: v.TransactionID,
 		Key1:          key(tb, v.Key1),
 		Key2:          key(tb, v.Key2),
-		Secret:        b64(tb, v.Secret),
+		Secret:        testvectors.Base64(tb, v.Secret),
 	}
 }
 

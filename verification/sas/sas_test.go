@@ -14,15 +14,6 @@ import (
 	"vouch/internal/testvectors"
 )
 
-func b64(tb testing.TB, s string) []byte {
-	tb.Helper()
-	b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		tb.Fatalf("base64 %q: %v", s, err)
-	}
-	return b
-}
-
 // vectorContext is the MAC context all vectors share; only the transaction
 // ID varies.
 const vectorInfoPrefix = "MATRIX_KEY_VERIFICATION_MAC@alice:example.orgALICEDEV@bob:example.orgBOBDEV"
@@ -48,7 +39,7 @@ func splitInfo(t *testing.T, info string) (txn, keyID string) {
 func TestMACVectors(t *testing.T) {
 	for i, v := range testvectors.LoadSAS(t).MACs {
 		t.Run(v.Info[len(v.Info)-20:], func(t *testing.T) {
-			secret := b64(t, v.SharedSecret)
+			secret := testvectors.Base64(t, v.SharedSecret)
 			got, err := MAC(v.Method, secret, v.Info, v.Input)
 			if err != nil {
 				t.Fatalf("MAC: %v", err)
@@ -84,11 +75,11 @@ func TestMACVectors(t *testing.T) {
 				}
 			case keyID == "ed25519:"+v.Input:
 				// A master signing key MACed as a device named after itself.
-				id, key := MasterKeyID(b64(t, v.Input))
+				id, key := MasterKeyID(testvectors.Base64(t, v.Input))
 				if id != keyID || key != v.Input {
 					t.Fatalf("MasterKeyID = %q, %q; want %q, %q", id, key, keyID, v.Input)
 				}
-				gotID, mac, err := MACMasterKey(v.Method, secret, ctx, b64(t, v.Input))
+				gotID, mac, err := MACMasterKey(v.Method, secret, ctx, testvectors.Base64(t, v.Input))
 				if err != nil || gotID != keyID {
 					t.Fatalf("MACMasterKey key ID = %q, %v", gotID, err)
 				}
@@ -112,7 +103,7 @@ func TestMACVectors(t *testing.T) {
 
 func TestVerifyMACRejects(t *testing.T) {
 	v := testvectors.LoadSAS(t).MACs[0]
-	secret := b64(t, v.SharedSecret)
+	secret := testvectors.Base64(t, v.SharedSecret)
 	flipped := []byte(v.MAC)
 	flipped[5] ^= 1 // still base64, different bytes
 	otherSecret := bytes.Clone(secret)
@@ -156,7 +147,7 @@ const legacyKnownAnswer = "kKf1MUVyVnn5bm41Ym00MVltMDBNVmx0TURCTlZteDA"
 
 func TestLegacyMAC(t *testing.T) {
 	v := testvectors.LoadSAS(t).MACs[0]
-	secret := b64(t, v.SharedSecret)
+	secret := testvectors.Base64(t, v.SharedSecret)
 	got, err := MAC(MethodHKDFHMACSHA256, secret, v.Info, v.Input)
 	if err != nil {
 		t.Fatal(err)
@@ -285,8 +276,8 @@ func parseSASInfo(t *testing.T, info string) (start, accept Party, txn string) {
 	if !ok || len(parts) != 7 {
 		t.Fatalf("unexpected SAS info %q", info)
 	}
-	start = Party{UserID: parts[0], DeviceID: parts[1], PublicKey: b64(t, parts[2])}
-	accept = Party{UserID: parts[3], DeviceID: parts[4], PublicKey: b64(t, parts[5])}
+	start = Party{UserID: parts[0], DeviceID: parts[1], PublicKey: testvectors.Base64(t, parts[2])}
+	accept = Party{UserID: parts[3], DeviceID: parts[4], PublicKey: testvectors.Base64(t, parts[5])}
 	return start, accept, parts[6]
 }
 
@@ -303,7 +294,7 @@ func TestSASVectors(t *testing.T) {
 				if err != nil || info != v.Info {
 					t.Fatalf("SASInfo = %q, %v; want %q", info, err, v.Info)
 				}
-				derived, err := SASBytes(b64(t, v.SharedSecret), v.Info)
+				derived, err := SASBytes(testvectors.Base64(t, v.SharedSecret), v.Info)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -440,7 +431,7 @@ func TestEmojiTable(t *testing.T) {
 
 func BenchmarkMACv2(b *testing.B) {
 	v := testvectors.LoadSAS(b).MACs[0]
-	secret := b64(b, v.SharedSecret)
+	secret := testvectors.Base64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := MAC(v.Method, secret, v.Info, v.Input); err != nil {
@@ -451,7 +442,7 @@ func BenchmarkMACv2(b *testing.B) {
 
 func BenchmarkMACLegacy(b *testing.B) {
 	v := testvectors.LoadSAS(b).MACs[0]
-	secret := b64(b, v.SharedSecret)
+	secret := testvectors.Base64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := MAC(MethodHKDFHMACSHA256, secret, v.Info, v.Input); err != nil {
@@ -462,7 +453,7 @@ func BenchmarkMACLegacy(b *testing.B) {
 
 func BenchmarkVerifyMAC(b *testing.B) {
 	v := testvectors.LoadSAS(b).MACs[0]
-	secret := b64(b, v.SharedSecret)
+	secret := testvectors.Base64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := VerifyMAC(v.Method, secret, v.Info, v.Input, v.MAC); err != nil {
@@ -473,7 +464,7 @@ func BenchmarkVerifyMAC(b *testing.B) {
 
 func BenchmarkSASBytesEmoji(b *testing.B) {
 	v := testvectors.LoadSAS(b).SAS[1]
-	secret := b64(b, v.SharedSecret)
+	secret := testvectors.Base64(b, v.SharedSecret)
 	b.ReportAllocs()
 	for b.Loop() {
 		sb, err := SASBytes(secret, v.Info)
@@ -490,7 +481,7 @@ func BenchmarkSASBytesEmoji(b *testing.B) {
 // the encodings of the right MAC (with or without padding) and nothing else.
 func FuzzVerifyMAC(f *testing.F) {
 	v := testvectors.LoadSAS(f).MACs[0]
-	secret := b64(f, v.SharedSecret)
+	secret := testvectors.Base64(f, v.SharedSecret)
 	f.Add(v.MAC)
 	f.Add(v.MAC + "=")
 	f.Add(v.MAC + "==")
