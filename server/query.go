@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 
 	"vouch/api"
@@ -45,6 +46,9 @@ func (s *Server) keysQuery(r *http.Request, c *caller) (any, error) {
 		}
 		users = append(users, u)
 	}
+	// In order, so that the answer is deterministic and the signatures come
+	// back from the store already sorted for renderVisible.
+	slices.Sort(users)
 	ctx := r.Context()
 	devs, err := s.st.GetDeviceKeys(ctx, users)
 	if err != nil {
@@ -154,19 +158,12 @@ func renderVisible(viewer string, sigs []store.Signature) *renderedSigs {
 			vis = append(vis, g)
 		}
 	}
-	sort.Slice(vis, func(i, j int) bool {
-		a, b := vis[i], vis[j]
-		if a.TargetUser != b.TargetUser {
-			return a.TargetUser < b.TargetUser
-		}
-		if a.TargetKey != b.TargetKey {
-			return a.TargetKey < b.TargetKey
-		}
-		if a.SignerUser != b.SignerUser {
-			return a.SignerUser < b.SignerUser
-		}
-		return a.SignerKeyID < b.SignerKeyID
-	})
+	// The store returns each user's signatures in this order already (one
+	// linear check instead of a sort per request); sort only when it did
+	// not, for example under a database collation other than bytewise.
+	if !sigsSorted(vis) {
+		sort.Slice(vis, func(i, j int) bool { return sigLess(vis[i], vis[j]) })
+	}
 	r := &renderedSigs{buf: make([]byte, 0, len(vis)*140), span: make(map[targetKey][2]int, len(vis))}
 	for i := 0; i < len(vis); {
 		g := vis[i]
@@ -194,6 +191,31 @@ func renderVisible(viewer string, sigs []store.Signature) *renderedSigs {
 		i = j
 	}
 	return r
+}
+
+// sigLess orders signatures by target user, target key, signer user and
+// signer key ID (bytewise), the order in which renderVisible renders them.
+func sigLess(a, b *store.Signature) bool {
+	if a.TargetUser != b.TargetUser {
+		return a.TargetUser < b.TargetUser
+	}
+	if a.TargetKey != b.TargetKey {
+		return a.TargetKey < b.TargetKey
+	}
+	if a.SignerUser != b.SignerUser {
+		return a.SignerUser < b.SignerUser
+	}
+	return a.SignerKeyID < b.SignerKeyID
+}
+
+// sigsSorted reports whether vis is in sigLess order.
+func sigsSorted(vis []*store.Signature) bool {
+	for i := 1; i < len(vis); i++ {
+		if sigLess(vis[i], vis[i-1]) {
+			return false
+		}
+	}
+	return true
 }
 
 // appendWithSignatures appends to out a stored key object with "signatures" (the rendered member, {} when nil) and

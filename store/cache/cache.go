@@ -41,6 +41,15 @@ func (t *table[V]) get(k string) (V, bool) {
 	return v, ok
 }
 
+// getBytes is get for a key held in a byte slice; the lookup does not
+// allocate a string.
+func (t *table[V]) getBytes(k []byte) (V, bool) {
+	t.mu.RLock()
+	v, ok := t.m[string(k)]
+	t.mu.RUnlock()
+	return v, ok
+}
+
 func (t *table[V]) generation() uint64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -235,14 +244,25 @@ func (s *Store) PutSignatures(ctx context.Context, sigs []store.Signature) error
 
 // GetSignatures implements store.Signatures, cached per target user.
 func (s *Store) GetSignatures(ctx context.Context, targetUsers []string) ([]store.Signature, error) {
-	var out []store.Signature
+	// Look every user up first, so that the answer is allocated once at its
+	// final size (appending cached lists one by one regrew it several times).
+	hits := make([][]store.Signature, len(targetUsers))
+	n := 0
 	var miss []string
-	for _, u := range targetUsers {
+	for i, u := range targetUsers {
 		if v, ok := s.sigs.get(u); ok {
-			out = append(out, v...)
+			hits[i] = v
+			n += len(v)
 			continue
 		}
 		miss = append(miss, u)
+	}
+	var out []store.Signature
+	if n > 0 {
+		out = make([]store.Signature, 0, n)
+	}
+	for _, v := range hits {
+		out = append(out, v...)
 	}
 	if len(miss) == 0 {
 		return out, nil
@@ -266,8 +286,10 @@ func (s *Store) GetSignatures(ctx context.Context, targetUsers []string) ([]stor
 // nothing.
 func (s *Store) AddInterest(ctx context.Context, viewer string, targets []string) error {
 	var missing []string
+	var key []byte
 	for _, t := range targets {
-		if _, ok := s.interest.get(viewer + "\x00" + t); !ok {
+		key = append(append(append(key[:0], viewer...), 0), t...)
+		if _, ok := s.interest.getBytes(key); !ok {
 			missing = append(missing, t)
 		}
 	}
