@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -43,14 +42,6 @@ func loadBackupCLIVectors(t *testing.T) backupCLIVectors {
 	return v
 }
 
-// runBackupCLI runs vouch in-process and returns exit code, stdout, stderr.
-func runBackupCLI(t *testing.T, stdin []byte, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), args, stdio{in: bytes.NewReader(stdin), out: &out, err: &errb})
-	return code, out.String(), errb.String()
-}
-
 func writeBackupTemp(t *testing.T, data []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "in.json")
@@ -81,13 +72,13 @@ func TestBackupCLIVectors(t *testing.T) {
 			{"backup", "decrypt", "--private-key", c.PrivateKey, file},
 			{"backup", "decrypt", "--private-key", c.PrivateKey},
 		} {
-			code, out, errOut := runBackupCLI(t, c.SessionData, args...)
+			code, out, errOut := runCLI(t, string(c.SessionData), args...)
 			if code != 0 || out != c.Plaintext+"\n" {
 				t.Fatalf("session %d %v: code %d out %q err %q", i, args[3:], code, out, errOut)
 			}
 		}
 		// encrypt then decrypt through the CLI
-		code, enc, errOut := runBackupCLI(t, nil, "backup", "encrypt", "--public-key", c.PublicKey, writeBackupTemp(t, []byte(c.Plaintext)))
+		code, enc, errOut := runCLI(t, "", "backup", "encrypt", "--public-key", c.PublicKey, writeBackupTemp(t, []byte(c.Plaintext)))
 		if code != 0 {
 			t.Fatalf("session %d encrypt: code %d err %q", i, code, errOut)
 		}
@@ -95,13 +86,13 @@ func TestBackupCLIVectors(t *testing.T) {
 		if err := json.Unmarshal([]byte(enc), &sd); err != nil || len(sd) != 3 || sd["ephemeral"] == "" || sd["ciphertext"] == "" || sd["mac"] == "" {
 			t.Fatalf("session %d encrypt output %q: %v", i, enc, err)
 		}
-		code, out, errOut := runBackupCLI(t, []byte(enc), "backup", "decrypt", "--private-key", c.PrivateKey)
+		code, out, errOut := runCLI(t, enc, "backup", "decrypt", "--private-key", c.PrivateKey)
 		if code != 0 || !sameJSON(t, out, c.Plaintext) {
 			t.Fatalf("session %d round trip: code %d out %q err %q", i, code, out, errOut)
 		}
 	}
 	for i, c := range v.Invalid {
-		code, out, errOut := runBackupCLI(t, nil, "backup", "decrypt", "--private-key", c.PrivateKey, writeBackupTemp(t, c.SessionData))
+		code, out, errOut := runCLI(t, "", "backup", "decrypt", "--private-key", c.PrivateKey, writeBackupTemp(t, c.SessionData))
 		if code != 1 || out != "" || !strings.HasPrefix(errOut, "vouch: backup: ") {
 			t.Fatalf("invalid %d (%s): code %d out %q err %q", i, c.Reason, code, out, errOut)
 		}
@@ -153,7 +144,7 @@ func TestBackupCLIErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runBackupCLI(t, []byte(tc.stdin), tc.args...)
+			code, out, errOut := runCLI(t, tc.stdin, tc.args...)
 			if code != 1 || out != "" || !strings.Contains(errOut, tc.wantErr) {
 				t.Fatalf("code %d out %q err %q; want exit 1 mentioning %q", code, out, errOut, tc.wantErr)
 			}
@@ -163,18 +154,18 @@ func TestBackupCLIErrors(t *testing.T) {
 
 func TestBackupCLIEncryptTrimsWhitespace(t *testing.T) {
 	c := loadBackupCLIVectors(t).Sessions[0]
-	code, enc, errOut := runBackupCLI(t, []byte("\n  "+c.Plaintext+"\n"), "backup", "encrypt", "--public-key", c.PublicKey)
+	code, enc, errOut := runCLI(t, "\n  "+c.Plaintext+"\n", "backup", "encrypt", "--public-key", c.PublicKey)
 	if code != 0 {
 		t.Fatalf("code %d err %q", code, errOut)
 	}
-	code, out, errOut := runBackupCLI(t, []byte(enc), "backup", "decrypt", "--private-key", c.PrivateKey, "-")
+	code, out, errOut := runCLI(t, enc, "backup", "decrypt", "--private-key", c.PrivateKey, "-")
 	if code != 0 || out != c.Plaintext+"\n" {
 		t.Fatalf("code %d out %q err %q; want the exact trimmed plaintext", code, out, errOut)
 	}
 }
 
 func TestBackupCLIKeygen(t *testing.T) {
-	code, out, errOut := runBackupCLI(t, nil, "backup", "keygen")
+	code, out, errOut := runCLI(t, "", "backup", "keygen")
 	if code != 0 {
 		t.Fatalf("code %d err %q", code, errOut)
 	}
@@ -194,23 +185,23 @@ func TestBackupCLIKeygen(t *testing.T) {
 		t.Fatalf("keygen output %q inconsistent: %v", out, err)
 	}
 	// The generated pair works end to end through the CLI.
-	code, enc, _ := runBackupCLI(t, []byte(`{"k":"v"}`), "backup", "encrypt", "--public-key", kp.PublicKey)
+	code, enc, _ := runCLI(t, `{"k":"v"}`, "backup", "encrypt", "--public-key", kp.PublicKey)
 	if code != 0 {
 		t.Fatal("encrypt to generated key failed")
 	}
-	code, dec, _ := runBackupCLI(t, []byte(enc), "backup", "decrypt", "--private-key", kp.PrivateKey)
+	code, dec, _ := runCLI(t, enc, "backup", "decrypt", "--private-key", kp.PrivateKey)
 	if code != 0 || dec != "{\"k\":\"v\"}\n" {
 		t.Fatalf("decrypt with generated key: %d %q", code, dec)
 	}
 	// Two runs give different keys.
-	_, out2, _ := runBackupCLI(t, nil, "backup", "keygen")
+	_, out2, _ := runCLI(t, "", "backup", "keygen")
 	if out2 == out {
 		t.Fatal("keygen repeated a key")
 	}
 }
 
 func TestBackupCLIHelpDoesNotNeedKeys(t *testing.T) {
-	code, out, errOut := runBackupCLI(t, nil, "backup", "--help")
+	code, out, errOut := runCLI(t, "", "backup", "--help")
 	if code != 0 || !strings.Contains(out, "decrypt") || !strings.Contains(out, "encrypt") || !strings.Contains(out, "keygen") {
 		t.Fatalf("code %d out %q err %q", code, out, errOut)
 	}

@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-// runCLI runs vouch in-process with stdin and returns exit code, stdout, stderr.
+// runCLI runs vouch in-process with stdin and returns exit code, stdout,
+// stderr. Every in-process CLI test runs through it.
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer

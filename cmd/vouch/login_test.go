@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"strings"
 	"testing"
@@ -24,9 +23,7 @@ func acctMust(t *testing.T, dir string, args ...string) string {
 func acctRun(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	t.Setenv("VOUCH_STATE_DIR", dir)
-	var out, errb bytes.Buffer
-	code = run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errb})
-	return code, out.String(), errb.String()
+	return runCLI(t, "", args...)
 }
 
 // closedPort returns an address nothing listens on.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,14 +11,6 @@ import (
 	"vouch/internal/testvectors"
 )
 
-// verRun runs a vouch command line in-process for the qr and sas tests.
-func verRun(t *testing.T, stdin []byte, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(context.Background(), args, stdio{in: bytes.NewReader(stdin), out: &out, err: &errb})
-	return code, out.String(), errb.String()
-}
-
 func TestQRCLIVectors(t *testing.T) {
 	v := testvectors.LoadQR(t)
 	dir := t.TempDir()
@@ -28,20 +18,20 @@ func TestQRCLIVectors(t *testing.T) {
 		want := qrJSON{Mode: c.Mode, TransactionID: c.TransactionID, Key1: c.Key1, Key2: c.Key2, Secret: c.Secret}
 		flags := []string{"--mode", strconv.Itoa(c.Mode), "--txn", c.TransactionID, "--key1", c.Key1, "--key2", c.Key2, "--secret", c.Secret}
 
-		code, out, errs := verRun(t, nil, "qr", "decode", "--hex", c.Hex)
+		code, out, errs := runCLI(t, "", "qr", "decode", "--hex", c.Hex)
 		var got qrJSON
 		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got != want {
 			t.Errorf("valid %d: decode = %d %q %q, want %+v", i, code, out, errs, want)
 		}
 
-		code, out, errs = verRun(t, nil, append([]string{"qr", "encode"}, flags...)...)
+		code, out, errs = runCLI(t, "", append([]string{"qr", "encode"}, flags...)...)
 		if code != 0 || out != c.Hex+"\n" {
 			t.Errorf("valid %d: encode = %d %q %q, want %s", i, code, out, errs, c.Hex)
 		}
 
 		// PNG: written 0600, decoded from the file and from stdin.
 		png := filepath.Join(dir, strconv.Itoa(i)+".png")
-		code, out, errs = verRun(t, nil, append([]string{"qr", "encode", "-o", png}, flags...)...)
+		code, out, errs = runCLI(t, "", append([]string{"qr", "encode", "-o", png}, flags...)...)
 		if code != 0 || out != "" || !strings.Contains(errs, "0600") {
 			t.Fatalf("valid %d: encode -o = %d %q %q", i, code, out, errs)
 		}
@@ -49,7 +39,7 @@ func TestQRCLIVectors(t *testing.T) {
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Fatalf("valid %d: PNG file %v, %v; want mode 0600", i, st, err)
 		}
-		code, out, errs = verRun(t, nil, "qr", "decode", png)
+		code, out, errs = runCLI(t, "", "qr", "decode", png)
 		got = qrJSON{}
 		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got != want {
 			t.Errorf("valid %d: decode FILE = %d %q %q", i, code, out, errs)
@@ -58,19 +48,19 @@ func TestQRCLIVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, out, _ = verRun(t, img, "qr", "decode")
+		code, out, _ = runCLI(t, string(img), "qr", "decode")
 		got = qrJSON{}
 		if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got != want {
 			t.Errorf("valid %d: decode stdin = %d %q", i, code, out)
 		}
 
-		code, out, errs = verRun(t, nil, append([]string{"qr", "show"}, flags...)...)
+		code, out, errs = runCLI(t, "", append([]string{"qr", "show"}, flags...)...)
 		if code != 0 || !strings.Contains(out, "▀") || !strings.Contains(out, "▄") {
 			t.Errorf("valid %d: show = %d %q", i, code, errs)
 		}
 	}
 	for _, c := range v.Invalid {
-		code, out, errs := verRun(t, nil, "qr", "decode", "--hex", c.Hex)
+		code, out, errs := runCLI(t, "", "qr", "decode", "--hex", c.Hex)
 		if code != 1 || out != "" || !strings.HasPrefix(errs, "vouch: ") {
 			t.Errorf("invalid %q: decode = %d %q %q, want exit 1 with a message", c.Reason, code, out, errs)
 		}
@@ -82,7 +72,7 @@ func TestQRCLIOverwritesWithPrivateMode(t *testing.T) {
 	if err := os.WriteFile(png, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errs := verRun(t, nil, "qr", "encode", "-o", png, "--mode", "1", "--txn", "t",
+	code, _, errs := runCLI(t, "", "qr", "encode", "-o", png, "--mode", "1", "--txn", "t",
 		"--key1", strings.Repeat("A", 43), "--key2", strings.Repeat("B", 43), "--secret", "AAAAAAAAAAA")
 	if code != 0 {
 		t.Fatalf("encode -o: %d %s", code, errs)
@@ -126,7 +116,7 @@ func TestQRCLIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := verRun(t, []byte("not a png"), tt.args...)
+			code, out, errs := runCLI(t, "not a png", tt.args...)
 			if code != 1 || out != "" || !strings.Contains(errs, tt.want) {
 				t.Fatalf("%v = %d %q %q, want exit 1 mentioning %q", tt.args, code, out, errs, tt.want)
 			}

@@ -11,13 +11,13 @@ import (
 func TestSASCLIVectors(t *testing.T) {
 	v := testvectors.LoadSAS(t)
 	for i, c := range v.MACs {
-		code, out, errs := verRun(t, nil, "sas", "mac", "--shared-secret", c.SharedSecret, "--info", c.Info, "--input", c.Input, "--method", c.Method)
+		code, out, errs := runCLI(t, "", "sas", "mac", "--shared-secret", c.SharedSecret, "--info", c.Info, "--input", c.Input, "--method", c.Method)
 		if code != 0 || out != c.MAC+"\n" {
 			t.Errorf("mac %d = %d %q %q, want %s", i, code, out, errs, c.MAC)
 		}
 		if c.Method == "hkdf-hmac-sha256.v2" {
 			// The default method is v2.
-			code, out, _ = verRun(t, nil, "sas", "mac", "--shared-secret", c.SharedSecret+"=", "--info", c.Info, "--input", c.Input)
+			code, out, _ = runCLI(t, "", "sas", "mac", "--shared-secret", c.SharedSecret+"=", "--info", c.Info, "--input", c.Input)
 			if code != 0 || out != c.MAC+"\n" {
 				t.Errorf("mac %d with default method and padded secret = %d %q", i, code, out)
 			}
@@ -29,12 +29,12 @@ func TestSASCLIVectors(t *testing.T) {
 			fmt.Fprintf(&want, "%2d  %s  %s\n", c.EmojiIndices[j], c.Emoji[j], c.EmojiNames[j])
 		}
 		fmt.Fprintf(&want, "%d %d %d\n", c.Decimals[0], c.Decimals[1], c.Decimals[2])
-		code, out, errs := verRun(t, nil, "sas", "show", "--bytes", c.BytesHex)
+		code, out, errs := runCLI(t, "", "sas", "show", "--bytes", c.BytesHex)
 		if code != 0 || out != want.String() {
 			t.Errorf("show %s = %d %q %q, want %q", c.BytesHex, code, out, errs, want.String())
 		}
 		if c.SharedSecret != "" {
-			code, out, errs = verRun(t, nil, "sas", "show", "--shared-secret", c.SharedSecret, "--info", c.Info)
+			code, out, errs = runCLI(t, "", "sas", "show", "--shared-secret", c.SharedSecret, "--info", c.Info)
 			if code != 0 || out != want.String() {
 				t.Errorf("show derived %s = %d %q %q", c.BytesHex, code, out, errs)
 			}
@@ -47,7 +47,7 @@ func TestSASCLILegacyMAC(t *testing.T) {
 	c := v.MACs[0]
 	// Known answer from an independent emulation of libolm's bug; see
 	// verification/sas tests.
-	code, out, errs := verRun(t, nil, "sas", "mac", "--shared-secret", c.SharedSecret, "--info", c.Info, "--input", c.Input, "--method", "hkdf-hmac-sha256")
+	code, out, errs := runCLI(t, "", "sas", "mac", "--shared-secret", c.SharedSecret, "--info", c.Info, "--input", c.Input, "--method", "hkdf-hmac-sha256")
 	if code != 0 || out != "kKf1MUVyVnn5bm41Ym00MVltMDBNVmx0TURCTlZteDA\n" {
 		t.Fatalf("legacy mac = %d %q %q", code, out, errs)
 	}
@@ -72,7 +72,7 @@ func TestSASCLIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := verRun(t, nil, tt.args...)
+			code, out, errs := runCLI(t, "", tt.args...)
 			if code != 1 || out != "" || !strings.Contains(errs, tt.want) {
 				t.Fatalf("%v = %d %q %q, want exit 1 mentioning %q", tt.args, code, out, errs, tt.want)
 			}

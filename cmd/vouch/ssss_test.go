@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,14 +10,6 @@ import (
 
 	"vouch/internal/testvectors"
 )
-
-// ssssRun runs vouch in-process and returns exit code, stdout and stderr.
-func ssssRun(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), args, stdio{in: strings.NewReader(stdin), out: &out, err: &errb})
-	return code, out.String(), errb.String()
-}
 
 // ssssTemp writes data to a fresh file and returns its path.
 func ssssTemp(t *testing.T, data string) string {
@@ -46,7 +36,7 @@ func TestRecoveryKeyCLIVectors(t *testing.T) {
 	v := testvectors.LoadSSSS(t)
 	for _, c := range v.RecoveryKeys {
 		t.Run("decode "+c.KeyHex[:8]+c.Note, func(t *testing.T) {
-			code, out, errs := ssssRun(t, "", "recovery-key", "decode", c.Encoded)
+			code, out, errs := runCLI(t, "", "recovery-key", "decode", c.Encoded)
 			if code != 0 || out != c.KeyHex+"\n" {
 				t.Fatalf("code %d out %q err %q", code, out, errs)
 			}
@@ -55,7 +45,7 @@ func TestRecoveryKeyCLIVectors(t *testing.T) {
 			continue
 		}
 		t.Run("encode "+c.KeyHex[:8], func(t *testing.T) {
-			code, out, errs := ssssRun(t, "", "recovery-key", "encode", c.KeyHex)
+			code, out, errs := runCLI(t, "", "recovery-key", "encode", c.KeyHex)
 			if code != 0 || out != c.Encoded+"\n" {
 				t.Fatalf("code %d out %q err %q", code, out, errs)
 			}
@@ -63,7 +53,7 @@ func TestRecoveryKeyCLIVectors(t *testing.T) {
 	}
 	for _, c := range v.InvalidRecoveryKeys {
 		t.Run("invalid "+c.Reason, func(t *testing.T) {
-			code, out, errs := ssssRun(t, "", "recovery-key", "decode", c.Encoded)
+			code, out, errs := runCLI(t, "", "recovery-key", "decode", c.Encoded)
 			if code != 1 || out != "" || !strings.HasPrefix(errs, "vouch: ") {
 				t.Fatalf("code %d out %q err %q", code, out, errs)
 			}
@@ -71,12 +61,12 @@ func TestRecoveryKeyCLIVectors(t *testing.T) {
 	}
 	// The groups may also be passed as separate arguments.
 	c := v.RecoveryKeys[1]
-	code, out, _ := ssssRun(t, "", append([]string{"recovery-key", "decode"}, strings.Fields(c.Encoded)...)...)
+	code, out, _ := runCLI(t, "", append([]string{"recovery-key", "decode"}, strings.Fields(c.Encoded)...)...)
 	if code != 0 || out != c.KeyHex+"\n" {
 		t.Fatalf("split arguments: code %d out %q", code, out)
 	}
 	for _, bad := range []string{"zz", "00", strings.Repeat("00", 33)} {
-		if code, _, _ := ssssRun(t, "", "recovery-key", "encode", bad); code != 1 {
+		if code, _, _ := runCLI(t, "", "recovery-key", "encode", bad); code != 1 {
 			t.Errorf("encode %q: code %d", bad, code)
 		}
 	}
@@ -85,7 +75,7 @@ func TestRecoveryKeyCLIVectors(t *testing.T) {
 func TestSSSSPassphraseKeyCLIVectors(t *testing.T) {
 	for _, c := range testvectors.LoadSSSS(t).PassphraseKeys {
 		t.Run(c.Passphrase, func(t *testing.T) {
-			code, out, errs := ssssRun(t, "", "ssss", "passphrase-key", "--passphrase", c.Passphrase, "--salt", c.Salt,
+			code, out, errs := runCLI(t, "", "ssss", "passphrase-key", "--passphrase", c.Passphrase, "--salt", c.Salt,
 				"--iterations", strconv.Itoa(c.Iterations), "--bits", strconv.Itoa(c.Bits))
 			if code != 0 || out != c.KeyHex+"\n" {
 				t.Fatalf("code %d out %q err %q", code, out, errs)
@@ -97,7 +87,7 @@ func TestSSSSPassphraseKeyCLIVectors(t *testing.T) {
 		{"--passphrase", "p", "--salt", "s", "--iterations", "1", "--bits", "100"},
 		{"--passphrase", "p", "--salt", "s"},
 	} {
-		if code, out, _ := ssssRun(t, "", append([]string{"ssss", "passphrase-key"}, args...)...); code != 1 || out != "" {
+		if code, out, _ := runCLI(t, "", append([]string{"ssss", "passphrase-key"}, args...)...); code != 1 || out != "" {
 			t.Errorf("%v: code %d out %q", args, code, out)
 		}
 	}
@@ -107,22 +97,22 @@ func TestSSSSDecryptEncryptCLIVectors(t *testing.T) {
 	v := testvectors.LoadSSSS(t)
 	for _, c := range v.Secrets {
 		t.Run(c.Name, func(t *testing.T) {
-			code, out, errs := ssssRun(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, ssssTemp(t, encJSON(c.IV, c.Ciphertext, c.MAC)))
+			code, out, errs := runCLI(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, ssssTemp(t, encJSON(c.IV, c.Ciphertext, c.MAC)))
 			if code != 0 || out != c.Plaintext+"\n" {
 				t.Fatalf("decrypt: code %d out %q err %q", code, out, errs)
 			}
 			// From stdin, and from a secret's account-data content.
 			content := `{"encrypted":{"k1":` + encJSON(c.IV, c.Ciphertext, c.MAC) + `}}`
-			if code, out, errs := ssssRun(t, content, "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name); code != 0 || out != c.Plaintext+"\n" {
+			if code, out, errs := runCLI(t, content, "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name); code != 0 || out != c.Plaintext+"\n" {
 				t.Fatalf("decrypt content from stdin: code %d out %q err %q", code, out, errs)
 			}
 			want := encJSON(c.IV, c.Ciphertext, c.MAC) + "\n"
-			code, out, errs = ssssRun(t, "", "ssss", "encrypt", "--key", c.KeyHex, "--name", c.Name, "--iv", c.IV, ssssTemp(t, c.Plaintext))
+			code, out, errs = runCLI(t, "", "ssss", "encrypt", "--key", c.KeyHex, "--name", c.Name, "--iv", c.IV, ssssTemp(t, c.Plaintext))
 			if code != 0 || out != want {
 				t.Fatalf("encrypt: code %d out %q want %q err %q", code, out, want, errs)
 			}
 			// From stdin one trailing newline is dropped: same output.
-			code, out, _ = ssssRun(t, c.Plaintext+"\n", "ssss", "encrypt", "--key", c.KeyHex, "--name", c.Name, "--iv", c.IV)
+			code, out, _ = runCLI(t, c.Plaintext+"\n", "ssss", "encrypt", "--key", c.KeyHex, "--name", c.Name, "--iv", c.IV)
 			if code != 0 || out != want {
 				t.Fatalf("encrypt from stdin: code %d out %q want %q", code, out, want)
 			}
@@ -130,7 +120,7 @@ func TestSSSSDecryptEncryptCLIVectors(t *testing.T) {
 	}
 	for _, c := range v.TamperedSecrets {
 		t.Run("tampered "+c.Reason, func(t *testing.T) {
-			code, out, errs := ssssRun(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, ssssTemp(t, encJSON(c.IV, c.Ciphertext, c.MAC)))
+			code, out, errs := runCLI(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, ssssTemp(t, encJSON(c.IV, c.Ciphertext, c.MAC)))
 			if c.Decrypts {
 				// The MAC verifies but the plaintext is garbage: the CLI refuses
 				// non-UTF-8, and must in no case print the original secret.
@@ -153,30 +143,30 @@ func TestSSSSDecryptEncryptCLIVectors(t *testing.T) {
 
 func TestSSSSEncryptRandomRoundTrip(t *testing.T) {
 	key := strings.Repeat("ab", 32)
-	code, out, errs := ssssRun(t, "my secret\n", "ssss", "encrypt", "--key", key, "--name", "m.megolm_backup.v1")
+	code, out, errs := runCLI(t, "my secret\n", "ssss", "encrypt", "--key", key, "--name", "m.megolm_backup.v1")
 	if code != 0 {
 		t.Fatalf("encrypt: %d %q", code, errs)
 	}
-	code, out, errs = ssssRun(t, out, "ssss", "decrypt", "--key", key, "--name", "m.megolm_backup.v1")
+	code, out, errs = runCLI(t, out, "ssss", "decrypt", "--key", key, "--name", "m.megolm_backup.v1")
 	if code != 0 || out != "my secret\n" {
 		t.Fatalf("decrypt: code %d out %q err %q", code, out, errs)
 	}
 	// A file keeps its trailing newline.
-	code, out, _ = ssssRun(t, "", "ssss", "encrypt", "--key", key, "--name", "n", ssssTemp(t, "line\n"))
+	code, out, _ = runCLI(t, "", "ssss", "encrypt", "--key", key, "--name", "n", ssssTemp(t, "line\n"))
 	if code != 0 {
 		t.Fatal(code)
 	}
-	_, out, _ = ssssRun(t, out, "ssss", "decrypt", "--key", key, "--name", "n")
+	_, out, _ = runCLI(t, out, "ssss", "decrypt", "--key", key, "--name", "n")
 	if out != "line\n\n" {
 		t.Fatalf("file newline lost: %q", out)
 	}
 	// The recovery-key form of the key works as --key too.
-	_, rk, _ := ssssRun(t, "", "recovery-key", "encode", key)
-	code, enc, _ := ssssRun(t, "x", "ssss", "encrypt", "--key", strings.TrimSpace(rk), "--name", "n")
+	_, rk, _ := runCLI(t, "", "recovery-key", "encode", key)
+	code, enc, _ := runCLI(t, "x", "ssss", "encrypt", "--key", strings.TrimSpace(rk), "--name", "n")
 	if code != 0 {
 		t.Fatal(code)
 	}
-	if code, out, _ := ssssRun(t, enc, "ssss", "decrypt", "--key", key, "--name", "n"); code != 0 || out != "x\n" {
+	if code, out, _ := runCLI(t, enc, "ssss", "decrypt", "--key", key, "--name", "n"); code != 0 || out != "x\n" {
 		t.Fatalf("recovery key as --key: %d %q", code, out)
 	}
 }
@@ -206,7 +196,7 @@ func TestSSSSCLIErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := ssssRun(t, tc.stdin, tc.args...)
+			code, out, errs := runCLI(t, tc.stdin, tc.args...)
 			if code != tc.code || out != tc.out {
 				t.Fatalf("code %d out %q err %q; want code %d out %q", code, out, errs, tc.code, tc.out)
 			}
@@ -221,14 +211,14 @@ func TestSSSSCheckKeyCLI(t *testing.T) {
 	for i, c := range testvectors.LoadSSSS(t).KeyChecks {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			desc := `{"algorithm":"m.secret_storage.v1.aes-hmac-sha2","iv":"` + c.IV + `","mac":"` + c.MAC + `"}`
-			code, out, errs := ssssRun(t, desc, "ssss", "check-key", "--key", c.KeyHex)
+			code, out, errs := runCLI(t, desc, "ssss", "check-key", "--key", c.KeyHex)
 			if c.Valid && (code != 0 || out != "ok\n") || !c.Valid && (code != 1 || out != "") {
 				t.Fatalf("valid=%v: code %d out %q err %q", c.Valid, code, out, errs)
 			}
 		})
 	}
 	key := strings.Repeat("11", 32)
-	code, out, _ := ssssRun(t, `{"algorithm":"m.secret_storage.v1.aes-hmac-sha2","name":"old"}`, "ssss", "check-key", "--key", key)
+	code, out, _ := runCLI(t, `{"algorithm":"m.secret_storage.v1.aes-hmac-sha2","name":"old"}`, "ssss", "check-key", "--key", key)
 	if code != 0 || !strings.HasPrefix(out, "ok (unverifiable") {
 		t.Fatalf("unverifiable: code %d out %q", code, out)
 	}
@@ -237,7 +227,7 @@ func TestSSSSCheckKeyCLI(t *testing.T) {
 		`{"algorithm":"m.secret_storage.v1.aes-hmac-sha2","iv":"AAAAAAAAAAAAAAAAAAAAAA"}`,
 		`[]`,
 	} {
-		if code, out, _ := ssssRun(t, desc, "ssss", "check-key", "--key", key); code != 1 || out != "" {
+		if code, out, _ := runCLI(t, desc, "ssss", "check-key", "--key", key); code != 1 || out != "" {
 			t.Errorf("%s: code %d out %q", desc, code, out)
 		}
 	}
