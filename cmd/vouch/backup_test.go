@@ -3,10 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vouch/internal/testvectors"
 
 	"vouch/backup"
 )
@@ -28,27 +29,12 @@ type backupCLIVectors struct {
 
 func loadBackupCLIVectors(t *testing.T) backupCLIVectors {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", "backup.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v backupCLIVectors
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	testvectors.Load(t, "backup", &v)
 	if len(v.Sessions) == 0 || len(v.Invalid) == 0 {
 		t.Fatal("no backup vectors")
 	}
 	return v
-}
-
-func writeBackupTemp(t *testing.T, data []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "in.json")
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // sameJSON reports whether a and b are equal JSON values.
@@ -67,7 +53,7 @@ func TestBackupCLIVectors(t *testing.T) {
 	v := loadBackupCLIVectors(t)
 	for i, c := range v.Sessions {
 		// decrypt from a FILE and from stdin
-		file := writeBackupTemp(t, c.SessionData)
+		file := writeTemp(t, c.SessionData)
 		for _, args := range [][]string{
 			{"backup", "decrypt", "--private-key", c.PrivateKey, file},
 			{"backup", "decrypt", "--private-key", c.PrivateKey},
@@ -78,7 +64,7 @@ func TestBackupCLIVectors(t *testing.T) {
 			}
 		}
 		// encrypt then decrypt through the CLI
-		code, enc, errOut := runCLI(t, "", "backup", "encrypt", "--public-key", c.PublicKey, writeBackupTemp(t, []byte(c.Plaintext)))
+		code, enc, errOut := runCLI(t, "", "backup", "encrypt", "--public-key", c.PublicKey, writeTemp(t, []byte(c.Plaintext)))
 		if code != 0 {
 			t.Fatalf("session %d encrypt: code %d err %q", i, code, errOut)
 		}
@@ -92,7 +78,7 @@ func TestBackupCLIVectors(t *testing.T) {
 		}
 	}
 	for i, c := range v.Invalid {
-		code, out, errOut := runCLI(t, "", "backup", "decrypt", "--private-key", c.PrivateKey, writeBackupTemp(t, c.SessionData))
+		code, out, errOut := runCLI(t, "", "backup", "decrypt", "--private-key", c.PrivateKey, writeTemp(t, c.SessionData))
 		if code != 1 || out != "" || !strings.HasPrefix(errOut, "vouch: backup: ") {
 			t.Fatalf("invalid %d (%s): code %d out %q err %q", i, c.Reason, code, out, errOut)
 		}

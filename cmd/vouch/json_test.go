@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"vouch/internal/testvectors"
 )
 
 // runCLI runs vouch in-process with stdin and returns exit code, stdout,
@@ -20,6 +22,8 @@ func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// writeTemp writes data to a fresh file (mode 0600) and returns its path,
+// for the tests that pass the CLI a FILE argument.
 func writeTemp(t *testing.T, data []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "in.json")
@@ -27,17 +31,6 @@ func writeTemp(t *testing.T, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func loadVectorFile(t *testing.T, name string, v any) {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestJSONCanonicalVectors(t *testing.T) {
@@ -51,7 +44,7 @@ func TestJSONCanonicalVectors(t *testing.T) {
 			InputHex string `json:"input_hex"`
 		}
 	}
-	loadVectorFile(t, "canonical_json.json", &f)
+	testvectors.Load(t, "canonical_json", &f)
 	if len(f.Valid) == 0 || len(f.Invalid) == 0 {
 		t.Fatal("no vectors")
 	}
@@ -103,7 +96,7 @@ func TestJSONSignVerifyVectors(t *testing.T) {
 			Valid        bool
 		}
 	}
-	loadVectorFile(t, "signing.json", &f)
+	testvectors.Load(t, "signing", &f)
 	for _, c := range f.Sign {
 		t.Run("sign "+c.Name, func(t *testing.T) {
 			code, out, errs := runCLI(t, string(c.Input), "json", "sign", "--user-id", c.Entity, "--key-id", c.KeyID, "--seed", c.Seed)

@@ -2,24 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"vouch/internal/testvectors"
 )
-
-// ssssTemp writes data to a fresh file and returns its path.
-func ssssTemp(t *testing.T, data string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "in")
-	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // encJSON is the JSON the CLI prints for an encrypted secret, fields in the
 // spec's order.
@@ -97,7 +85,7 @@ func TestSSSSDecryptEncryptCLIVectors(t *testing.T) {
 	v := testvectors.LoadSSSS(t)
 	for _, c := range v.Secrets {
 		t.Run(c.Name, func(t *testing.T) {
-			code, out, errs := runCLI(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, ssssTemp(t, encJSON(c.IV, c.Ciphertext, c.MAC)))
+			code, out, errs := runCLI(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, writeTemp(t, []byte(encJSON(c.IV, c.Ciphertext, c.MAC))))
 			if code != 0 || out != c.Plaintext+"\n" {
 				t.Fatalf("decrypt: code %d out %q err %q", code, out, errs)
 			}
@@ -107,7 +95,7 @@ func TestSSSSDecryptEncryptCLIVectors(t *testing.T) {
 				t.Fatalf("decrypt content from stdin: code %d out %q err %q", code, out, errs)
 			}
 			want := encJSON(c.IV, c.Ciphertext, c.MAC) + "\n"
-			code, out, errs = runCLI(t, "", "ssss", "encrypt", "--key", c.KeyHex, "--name", c.Name, "--iv", c.IV, ssssTemp(t, c.Plaintext))
+			code, out, errs = runCLI(t, "", "ssss", "encrypt", "--key", c.KeyHex, "--name", c.Name, "--iv", c.IV, writeTemp(t, []byte(c.Plaintext)))
 			if code != 0 || out != want {
 				t.Fatalf("encrypt: code %d out %q want %q err %q", code, out, want, errs)
 			}
@@ -120,7 +108,7 @@ func TestSSSSDecryptEncryptCLIVectors(t *testing.T) {
 	}
 	for _, c := range v.TamperedSecrets {
 		t.Run("tampered "+c.Reason, func(t *testing.T) {
-			code, out, errs := runCLI(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, ssssTemp(t, encJSON(c.IV, c.Ciphertext, c.MAC)))
+			code, out, errs := runCLI(t, "", "ssss", "decrypt", "--key", c.KeyHex, "--name", c.Name, writeTemp(t, []byte(encJSON(c.IV, c.Ciphertext, c.MAC))))
 			if c.Decrypts {
 				// The MAC verifies but the plaintext is garbage: the CLI refuses
 				// non-UTF-8, and must in no case print the original secret.
@@ -152,7 +140,7 @@ func TestSSSSEncryptRandomRoundTrip(t *testing.T) {
 		t.Fatalf("decrypt: code %d out %q err %q", code, out, errs)
 	}
 	// A file keeps its trailing newline.
-	code, out, _ = runCLI(t, "", "ssss", "encrypt", "--key", key, "--name", "n", ssssTemp(t, "line\n"))
+	code, out, _ = runCLI(t, "", "ssss", "encrypt", "--key", key, "--name", "n", writeTemp(t, []byte("line\n")))
 	if code != 0 {
 		t.Fatal(code)
 	}
