@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"vouch/internal/testserver"
+	"vouch/internal/testvectors"
 	"vouch/server"
 )
 
@@ -693,28 +693,11 @@ func BenchmarkBackupDownload10k(b *testing.B) {
 	}
 }
 
-// backupVectors is testdata/vectors/backup.json: session_data objects, valid
+// loadBackupVectors returns the session_data objects of backup.json, valid
 // and invalid (the server must store both unchanged: it never decrypts).
-type backupVectors struct {
-	Sessions []struct {
-		SessionData json.RawMessage `json:"session_data"`
-	} `json:"sessions"`
-	Invalid []struct {
-		SessionData json.RawMessage `json:"session_data"`
-		Reason      string          `json:"reason"`
-	} `json:"invalid"`
-}
-
 func loadBackupVectors(tb testing.TB) []json.RawMessage {
 	tb.Helper()
-	raw, err := os.ReadFile("../testdata/vectors/backup.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var v backupVectors
-	if err := json.Unmarshal(raw, &v); err != nil {
-		tb.Fatal(err)
-	}
+	v := testvectors.LoadBackup(tb)
 	var out []json.RawMessage
 	for _, s := range v.Sessions {
 		out = append(out, s.SessionData)

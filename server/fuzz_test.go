@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"vouch/internal/testvectors"
 )
 
 // fuzzTargets are the endpoints whose request bodies FuzzRequestBodies
@@ -36,13 +37,7 @@ func FuzzRequestBodies(f *testing.F) {
 			Canonical string `json:"expected_canonical"`
 		} `json:"sign"`
 	}
-	b, err := os.ReadFile("../testdata/vectors/signing.json")
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &vec); err != nil {
-		f.Fatal(err)
-	}
+	testvectors.Load(f, "signing", &vec)
 	for i := range fuzzTargets {
 		f.Add(byte(i), []byte(`{}`))
 		for _, v := range vec.Sign {

@@ -7,35 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"vouch/internal/testvectors"
-
 	"vouch/backup"
+	"vouch/internal/testvectors"
 )
-
-// backupCLIVectors mirrors testdata/vectors/backup.json.
-type backupCLIVectors struct {
-	Sessions []struct {
-		PrivateKey  string          `json:"private_key"`
-		PublicKey   string          `json:"public_key"`
-		Plaintext   string          `json:"plaintext"`
-		SessionData json.RawMessage `json:"session_data"`
-	} `json:"sessions"`
-	Invalid []struct {
-		PrivateKey  string          `json:"private_key"`
-		SessionData json.RawMessage `json:"session_data"`
-		Reason      string          `json:"reason"`
-	} `json:"invalid"`
-}
-
-func loadBackupCLIVectors(t *testing.T) backupCLIVectors {
-	t.Helper()
-	var v backupCLIVectors
-	testvectors.Load(t, "backup", &v)
-	if len(v.Sessions) == 0 || len(v.Invalid) == 0 {
-		t.Fatal("no backup vectors")
-	}
-	return v
-}
 
 // sameJSON reports whether a and b are equal JSON values.
 func sameJSON(t *testing.T, a, b string) bool {
@@ -50,7 +24,7 @@ func sameJSON(t *testing.T, a, b string) bool {
 }
 
 func TestBackupCLIVectors(t *testing.T) {
-	v := loadBackupCLIVectors(t)
+	v := testvectors.LoadBackup(t)
 	for i, c := range v.Sessions {
 		// decrypt from a FILE and from stdin
 		file := writeTemp(t, c.SessionData)
@@ -86,7 +60,7 @@ func TestBackupCLIVectors(t *testing.T) {
 }
 
 func TestBackupCLIErrors(t *testing.T) {
-	v := loadBackupCLIVectors(t)
+	v := testvectors.LoadBackup(t)
 	c := v.Sessions[0]
 	other := v.Sessions[1]
 	// A session_data whose ciphertext decrypts fine but to a non-object:
@@ -139,7 +113,7 @@ func TestBackupCLIErrors(t *testing.T) {
 }
 
 func TestBackupCLIEncryptTrimsWhitespace(t *testing.T) {
-	c := loadBackupCLIVectors(t).Sessions[0]
+	c := testvectors.LoadBackup(t).Sessions[0]
 	code, enc, errOut := runCLI(t, "\n  "+c.Plaintext+"\n", "backup", "encrypt", "--public-key", c.PublicKey)
 	if code != 0 {
 		t.Fatalf("code %d err %q", code, errOut)

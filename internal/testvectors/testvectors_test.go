@@ -76,3 +76,22 @@ func TestDecoders(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadTyped(t *testing.T) {
+	qr, sas, bk := testvectors.LoadQR(t), testvectors.LoadSAS(t), testvectors.LoadBackup(t)
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"qr valid decoded", qr.Valid[0].Hex != "" && qr.Valid[0].Key1 != ""},
+		{"qr invalid decoded", qr.Invalid[0].Reason != ""},
+		{"sas mac decoded", sas.MACs[0].MAC != "" && sas.MACs[0].Method != ""},
+		{"sas bytes decoded", sas.SAS[0].BytesHex != "" && len(sas.SAS[0].Decimals) == 3},
+		{"backup session decoded", bk.Sessions[0].PrivateKey != "" && len(bk.Sessions[0].SessionData) > 0},
+		{"backup invalid decoded", bk.Invalid[0].Reason != "" && len(bk.Invalid[0].SessionData) > 0},
+	} {
+		if !tc.ok {
+			t.Errorf("%s: fields missing", tc.name)
+		}
+	}
+}
