@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"sync"
 
 	"vouch/api"
 	"vouch/keys"
@@ -65,14 +66,51 @@ func (s *Server) keysQuery(r *http.Request, c *caller) (any, error) {
 	if err := s.st.AddInterest(ctx, c.UserID, users); err != nil {
 		return nil, err
 	}
-	visible := renderVisible(c.UserID, sigs)
-	return writeQueryResponse(c.UserID, users, req.DeviceKeys, devs, cs, visible), nil
+	sc := s.queryScratch()
+	renderVisible(&sc.sigs, c.UserID, sigs)
+	sc.out = writeQueryResponse(sc.out[:0], c.UserID, users, req.DeviceKeys, devs, cs, &sc.sigs)
+	return sc, nil
+}
+
+// maxPooledAnswer is the largest /keys/query buffer kept for reuse; a
+// larger one (a query of many users with many devices) is left to the GC.
+const maxPooledAnswer = 256 << 10
+
+// queryAnswer is the scratch space of one /keys/query: the rendered
+// signatures and the answer. It is taken from and returned to the server's
+// pool, so that a steady stream of queries does not allocate (and clear) a
+// buffer of the answer's size for each one. writeJSON writes out and
+// releases it.
+type queryAnswer struct {
+	out  []byte
+	sigs renderedSigs
+	pool *sync.Pool
+}
+
+// queryScratch returns an empty queryAnswer from the pool.
+func (s *Server) queryScratch() *queryAnswer {
+	if a, ok := s.queryBufs.Get().(*queryAnswer); ok {
+		return a
+	}
+	return &queryAnswer{pool: &s.queryBufs, sigs: renderedSigs{span: map[targetKey][2]int{}}}
+}
+
+// release returns a to its pool unless it grew too large. a must not be
+// used afterwards.
+func (a *queryAnswer) release() {
+	if cap(a.out)+cap(a.sigs.buf) > maxPooledAnswer {
+		return
+	}
+	a.out = a.out[:0]
+	a.sigs.reset()
+	a.pool.Put(a)
 }
 
 // writeQueryResponse writes the /keys/query answer straight into one
 // buffer: the stored key objects are already JSON, so going through maps of
 // json.RawMessage and encoding/json would copy and re-validate each of them.
-func writeQueryResponse(viewer string, users []string, wanted map[string][]string,
+// It appends to out (usually a reused buffer, empty).
+func writeQueryResponse(out []byte, viewer string, users []string, wanted map[string][]string,
 	devs map[string][]store.DeviceKeysRecord, cs map[string]map[string]store.CrossSigningKeyRecord, visible *renderedSigs) []byte {
 	size := 128 + len(visible.buf)
 	for _, u := range users {
@@ -83,7 +121,7 @@ func writeQueryResponse(viewer string, users []string, wanted map[string][]strin
 			size += len(k.KeyJSON) + len(u) + 32
 		}
 	}
-	out := make([]byte, 0, size)
+	out = slices.Grow(out, size)
 	out = append(out, `{"failures":{},"device_keys":{`...)
 	for i, u := range users {
 		if i > 0 {
@@ -137,6 +175,15 @@ type targetKey struct{ user, key string }
 type renderedSigs struct {
 	buf  []byte
 	span map[targetKey][2]int
+	vis  []*store.Signature // scratch of renderVisible
+}
+
+// reset empties r for reuse, keeping its memory.
+func (r *renderedSigs) reset() {
+	r.buf = r.buf[:0]
+	clear(r.span)
+	clear(r.vis)
+	r.vis = r.vis[:0]
 }
 
 func (r *renderedSigs) get(user, key string) []byte {
@@ -149,9 +196,9 @@ func (r *renderedSigs) get(user, key string) []byte {
 
 // renderVisible filters sigs by trust.SignatureVisible for viewer and renders
 // each key's "signatures" object ({"user":{"key id":"sig",…},…}) with users
-// and key IDs in sorted order.
-func renderVisible(viewer string, sigs []store.Signature) *renderedSigs {
-	vis := make([]*store.Signature, 0, len(sigs))
+// and key IDs in sorted order into r, which must be empty (new or reset).
+func renderVisible(r *renderedSigs, viewer string, sigs []store.Signature) {
+	vis := r.vis[:0]
 	for i := range sigs {
 		g := &sigs[i]
 		if trust.SignatureVisible(viewer, g.TargetUser, trustKind(g.TargetKind), g.SignerUser, trustKind(g.SignerKind)) {
@@ -164,7 +211,11 @@ func renderVisible(viewer string, sigs []store.Signature) *renderedSigs {
 	if !sigsSorted(vis) {
 		sort.Slice(vis, func(i, j int) bool { return sigLess(vis[i], vis[j]) })
 	}
-	r := &renderedSigs{buf: make([]byte, 0, len(vis)*140), span: make(map[targetKey][2]int, len(vis))}
+	r.vis = vis
+	if r.span == nil {
+		r.span = make(map[targetKey][2]int, len(vis))
+	}
+	r.buf = slices.Grow(r.buf[:0], len(vis)*140)
 	for i := 0; i < len(vis); {
 		g := vis[i]
 		start := len(r.buf)
@@ -190,7 +241,6 @@ func renderVisible(viewer string, sigs []store.Signature) *renderedSigs {
 		r.span[targetKey{g.TargetUser, g.TargetKey}] = [2]int{start, len(r.buf)}
 		i = j
 	}
-	return r
 }
 
 // sigLess orders signatures by target user, target key, signer user and

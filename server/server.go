@@ -50,6 +50,7 @@ type Server struct {
 	waiting   atomic.Int64 // /sync requests currently long-polling
 	closing   chan struct{}
 	closeOnce sync.Once
+	queryBufs sync.Pool // of *queryAnswer (query.go)
 }
 
 // Close makes every long-polling /sync return at once (with what it has) so
@@ -243,6 +244,11 @@ func tooLarge(limit int64) *api.Error {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var body []byte
 	switch b := v.(type) {
+	case *queryAnswer:
+		// Written below before it goes back to its pool: net/http has
+		// copied or sent the bytes when Write returns.
+		defer b.release()
+		body = b.out
 	case json.RawMessage:
 		body = b
 	case []byte:
