@@ -14,6 +14,7 @@ import (
 	"vouch/internal/testvectors"
 
 	"github.com/makiuchi-d/gozxing"
+	zxcommon "github.com/makiuchi-d/gozxing/common"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 	zxdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
@@ -495,21 +496,7 @@ func TestSymbolExact(t *testing.T) {
 			for i := range payload {
 				payload[i] = byte(i*7 + n)
 			}
-			m, err := symbol(payload)
-			if err != nil {
-				t.Fatalf("symbol: %v", err)
-			}
-			grid := make([][]bool, m.GetHeight())
-			for y := range grid {
-				grid[y] = make([]bool, m.GetWidth())
-				for x := range grid[y] {
-					grid[y][x] = m.Get(x, y) == 1
-				}
-			}
-			res, err := zxdecoder.NewDecoder().DecodeBoolMap(grid, nil)
-			if err != nil {
-				t.Fatalf("decode: %v", err)
-			}
+			res := readSymbol(t, payload)
 			if res.GetErrorsCorrected() != 0 {
 				t.Errorf("errors corrected = %d, want 0", res.GetErrorsCorrected())
 			}
@@ -524,6 +511,29 @@ func TestSymbolExact(t *testing.T) {
 	if _, err := symbol(make([]byte, 2954)); !errors.Is(err, ErrRender) {
 		t.Fatalf("2954 bytes: err = %v, want ErrRender", err)
 	}
+}
+
+// readSymbol draws payload with symbol and reads the modules back with the
+// reader's low-level decoder. It serves TestSymbolExact and
+// FuzzSymbol.
+func readSymbol(t *testing.T, payload []byte) *zxcommon.DecoderResult {
+	t.Helper()
+	m, err := symbol(payload)
+	if err != nil {
+		t.Fatalf("symbol(%d bytes): %v", len(payload), err)
+	}
+	grid := make([][]bool, m.GetHeight())
+	for y := range grid {
+		grid[y] = make([]bool, m.GetWidth())
+		for x := range grid[y] {
+			grid[y][x] = m.Get(x, y) == 1
+		}
+	}
+	res, err := zxdecoder.NewDecoder().DecodeBoolMap(grid, nil)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	return res
 }
 
 // FuzzSymbol: any payload that fits a QR symbol comes back from the
@@ -542,21 +552,7 @@ func FuzzSymbol(f *testing.F) {
 		if len(payload) == 0 || len(payload) > 2953 {
 			t.Skip()
 		}
-		m, err := symbol(payload)
-		if err != nil {
-			t.Fatalf("symbol(%d bytes): %v", len(payload), err)
-		}
-		grid := make([][]bool, m.GetHeight())
-		for y := range grid {
-			grid[y] = make([]bool, m.GetWidth())
-			for x := range grid[y] {
-				grid[y][x] = m.Get(x, y) == 1
-			}
-		}
-		res, err := zxdecoder.NewDecoder().DecodeBoolMap(grid, nil)
-		if err != nil {
-			t.Fatalf("decode: %v", err)
-		}
+		res := readSymbol(t, payload)
 		if segs := res.GetByteSegments(); len(segs) != 1 || !bytes.Equal(segs[0], payload) || res.GetErrorsCorrected() != 0 || res.GetSymbologyModifier() != 1 {
 			t.Fatalf("round trip of %x failed", payload)
 		}
