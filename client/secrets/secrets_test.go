@@ -69,6 +69,26 @@ func putKey(t *testing.T, c *client.Client, userID, id string, raw []byte) {
 	}
 }
 
+// putVectorSecret stores a key description for the vector key keyHex under
+// id, stores enc as secret name encrypted with it, and unlocks the key. It
+// serves the valid and the tampered vectors of
+// TestVectorSecretsThroughAccountData.
+func putVectorSecret(t *testing.T, c *client.Client, s *secrets.Store, id, name, keyHex string, enc ssss.EncryptedSecret) *secrets.Key {
+	t.Helper()
+	raw := testvectors.Hex(t, keyHex)
+	putKey(t, c, s.UserID(), id, raw)
+	content := ssss.SecretContent{}
+	content.Set(id, enc)
+	if err := c.PutAccountData(context.Background(), s.UserID(), name, content); err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.Unlock(context.Background(), id, secrets.Credential{Key: raw})
+	if err != nil {
+		t.Fatalf("%s: unlock: %v", id, err)
+	}
+	return key
+}
+
 // TestVectorSecretsThroughAccountData stores every vector's encrypted
 // secret as account data and reads it back through Unlock and Get; every
 // tampered one fails with a MAC mismatch.
@@ -79,17 +99,7 @@ func TestVectorSecretsThroughAccountData(t *testing.T) {
 	v := testvectors.LoadSSSS(t)
 	for i, vs := range v.Secrets {
 		id := "vec" + string(rune('A'+i))
-		raw := testvectors.Hex(t, vs.KeyHex)
-		putKey(t, c, s.UserID(), id, raw)
-		content := ssss.SecretContent{}
-		content.Set(id, ssss.EncryptedSecret{IV: vs.IV, Ciphertext: vs.Ciphertext, MAC: vs.MAC})
-		if err := c.PutAccountData(ctx, s.UserID(), vs.Name, content); err != nil {
-			t.Fatal(err)
-		}
-		key, err := s.Unlock(ctx, id, secrets.Credential{Key: raw})
-		if err != nil {
-			t.Fatalf("vector %d: unlock: %v", i, err)
-		}
+		key := putVectorSecret(t, c, s, id, vs.Name, vs.KeyHex, ssss.EncryptedSecret{IV: vs.IV, Ciphertext: vs.Ciphertext, MAC: vs.MAC})
 		got, err := s.Get(ctx, key, vs.Name)
 		if err != nil || got != vs.Plaintext {
 			t.Fatalf("vector %d (%s): got %q, %v", i, vs.Name, got, err)
@@ -97,18 +107,8 @@ func TestVectorSecretsThroughAccountData(t *testing.T) {
 	}
 	for i, ts := range v.TamperedSecrets {
 		id := "tam" + string(rune('A'+i))
-		raw := testvectors.Hex(t, ts.KeyHex)
-		putKey(t, c, s.UserID(), id, raw)
-		content := ssss.SecretContent{}
-		content.Set(id, ssss.EncryptedSecret{IV: ts.IV, Ciphertext: ts.Ciphertext, MAC: ts.MAC})
 		name := "org.example.tampered." + id
-		if err := c.PutAccountData(ctx, s.UserID(), name, content); err != nil {
-			t.Fatal(err)
-		}
-		key, err := s.Unlock(ctx, id, secrets.Credential{Key: raw})
-		if err != nil {
-			t.Fatal(err)
-		}
+		key := putVectorSecret(t, c, s, id, name, ts.KeyHex, ssss.EncryptedSecret{IV: ts.IV, Ciphertext: ts.Ciphertext, MAC: ts.MAC})
 		// The vector's MAC was computed for ts.Name; under any name the
 		// tampered copy must be refused.
 		if _, err := s.Get(ctx, key, name); err == nil {
