@@ -161,12 +161,8 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 	t.Setenv("VOUCH_PASSWORD", "pw")
 	first, second := t.TempDir(), t.TempDir()
 	login := []string{"login", "--server", url, "--user", "@erin:localhost"}
-	if code, _, errOut := acctRun(t, first, append(login, "--register")...); code != 0 {
-		t.Fatal(errOut)
-	}
-	if code, _, errOut := acctRun(t, second, login...); code != 0 {
-		t.Fatal(errOut)
-	}
+	acctMust(t, first, append(login, "--register")...)
+	acctMust(t, second, login...)
 	_, who, _ := acctRun(t, second, "whoami", "--json")
 	dev2 := who[strings.Index(who, `"device_id": "`)+len(`"device_id": "`):]
 	dev2 = dev2[:strings.Index(dev2, `"`)]
@@ -179,16 +175,10 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 		t.Fatalf("devices after the refused login:\n%s", out)
 	}
 	// Reusing the same device is allowed.
-	if code, _, errOut := acctRun(t, second, append(login, "--device-id", dev2)...); code != 0 {
-		t.Fatalf("re-login to the same device: %s", errOut)
-	}
+	acctMust(t, second, append(login, "--device-id", dev2)...)
 	// Once the device is deleted elsewhere, its login is dead: replace it.
-	if code, _, errOut := acctRun(t, first, "devices", "delete", dev2); code != 0 {
-		t.Fatal(errOut)
-	}
-	if code, _, errOut := acctRun(t, second, login...); code != 0 {
-		t.Fatalf("login over a dead login: %s", errOut)
-	}
+	acctMust(t, first, "devices", "delete", dev2)
+	acctMust(t, second, login...)
 
 	// A wrong password that came from the environment says so: the person
 	// typed nothing and may not know the variable is set.

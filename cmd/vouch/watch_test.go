@@ -20,9 +20,7 @@ func TestWatchRecoversFromUnknownSyncToken(t *testing.T) {
 	url := testserver.URL(t)
 	dir := t.TempDir()
 	t.Setenv("VOUCH_PASSWORD", "pw")
-	if code, _, errOut := acctRun(t, dir, "login", "--server", url, "--user", "@dora:localhost", "--register"); code != 0 {
-		t.Fatalf("login: %s", errOut)
-	}
+	acctMust(t, dir, "login", "--server", url, "--user", "@dora:localhost", "--register")
 	st, err := openState(context.Background(), &accountFlags{stateDir: dir}, "@dora:localhost")
 	if err != nil {
 		t.Fatal(err)
@@ -75,9 +73,7 @@ func TestTwoWatchersBothReport(t *testing.T) {
 		{bob, []string{"login", "--server", url, "--user", "@bob:localhost", "--register"}},
 		{alice, []string{"keys", "@bob:localhost"}},
 	} {
-		if code, out, errOut := acctRun(t, c.dir, c.args...); code != 0 {
-			t.Fatalf("%v: %d %s%s", c.args, code, out, errOut)
-		}
+		acctMust(t, c.dir, c.args...)
 	}
 	ctx := context.Background()
 	var outs [2]bytes.Buffer
@@ -93,9 +89,7 @@ func TestTwoWatchersBothReport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if code, out, errOut := acctRun(t, bob2, "login", "--server", url, "--user", "@bob:localhost"); code != 0 {
-		t.Fatalf("second device: %d %s%s", code, out, errOut)
-	}
+	acctMust(t, bob2, "login", "--server", url, "--user", "@bob:localhost")
 	for i, wt := range wts {
 		outs[i].Reset()
 		if err := wt.check(ctx, []string{"@bob:localhost"}); err != nil {
@@ -117,9 +111,7 @@ func TestWatchTopsUpOneTimeKeys(t *testing.T) {
 	url := testserver.URL(t)
 	dir := t.TempDir()
 	t.Setenv("VOUCH_PASSWORD", "pw")
-	if code, _, errOut := acctRun(t, dir, "login", "--server", url, "--user", "@olga:localhost", "--register"); code != 0 {
-		t.Fatalf("login: %s", errOut)
-	}
+	acctMust(t, dir, "login", "--server", url, "--user", "@olga:localhost", "--register")
 	ctx := context.Background()
 	st, err := state.Open(ctx, mustAccountDir(t, dir, "@olga:localhost"))
 	if err != nil {
@@ -151,9 +143,7 @@ func TestWatchTopsUpOneTimeKeys(t *testing.T) {
 	if err != nil || counts[device.AlgSignedCurve25519] != device.MaxOneTimeKeys-claimed {
 		t.Fatalf("after claims: counts %v, %v", counts, err)
 	}
-	if code, _, errOut := acctRun(t, dir, "watch", "--once"); code != 0 {
-		t.Fatalf("watch: %s", errOut)
-	}
+	acctMust(t, dir, "watch", "--once")
 	counts, err = olga.UploadKeys(ctx, client.KeysUploadRequest{})
 	if err != nil || counts[device.AlgSignedCurve25519] != device.MaxOneTimeKeys {
 		t.Fatalf("after watch: counts %v, %v", counts, err)
