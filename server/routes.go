@@ -17,12 +17,12 @@ func (s *Server) routes() {
 	})
 	s.handle("/_matrix/client/versions", get(s.versions, false))
 	s.mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
-		setRoute(r, "/health")
+		setRoute(w, "/health")
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("OK")) //nolint:errcheck // client went away
 	})
 	s.mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		setRoute(r, "/metrics")
+		setRoute(w, "/metrics")
 		s.metrics.handler.ServeHTTP(w, r)
 	})
 	both := func(path string, m map[string]route) {

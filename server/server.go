@@ -10,7 +10,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -126,7 +125,7 @@ func (s *Server) handle(path string, methods map[string]route) {
 			s.writeError(w, r, api.Errorf(http.StatusMethodNotAllowed, api.CodeUnrecognized, "method %s not allowed", r.Method))
 			return
 		}
-		setRoute(r, path)
+		setRoute(w, path)
 		var c *caller
 		if rt.auth {
 			var err error
@@ -156,9 +155,9 @@ func get(h handler, auth bool) map[string]route {
 // per-IP rate limit and body limit.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	holder := &routeHolder{name: "unknown"}
-	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, holder))
+	// The route's name travels in the recorder (setRoute), not in a context
+	// value: a derived request and context per request cost allocations.
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, route: "unknown"}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -169,14 +168,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeError(rec, r, api.Errorf(http.StatusInternalServerError, api.CodeUnknown, "internal error"))
 			}
 		}
-		s.metrics.observe(holder.name, rec.status, time.Since(start))
+		s.metrics.observe(rec.route, rec.status, time.Since(start))
 	}()
 	h := rec.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "X-Requested-With, Content-Type, Authorization")
 	if r.Method == http.MethodOptions {
-		holder.name = "options"
+		rec.route = "options"
 		rec.WriteHeader(http.StatusOK)
 		return
 	}
@@ -193,13 +192,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rec, r)
 }
 
-type routeKey struct{}
-
-type routeHolder struct{ name string }
-
-func setRoute(r *http.Request, name string) {
-	if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
-		h.name = name
+// setRoute names the route of the request written to w, for the metrics.
+func setRoute(w http.ResponseWriter, name string) {
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.route = name
 	}
 }
 
@@ -207,6 +203,7 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	route  string // the route's name for the metrics ("unknown" until set)
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
