@@ -297,14 +297,7 @@ func appendWithSignatures(out, keyJSON, sigs []byte, displayName string) []byte 
 
 // appendJSONString appends s as a JSON string.
 func appendJSONString(dst []byte, s string) []byte {
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if isPlainJSON(s) {
 		dst = append(dst, '"')
 		dst = append(dst, s...)
 		return append(dst, '"')
@@ -315,6 +308,45 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	return append(dst, b...)
 }
+
+// Byte-lane masks for isPlainJSON: the byte 0x01, and the top bit, in each
+// of the eight bytes of a uint64.
+const (
+	laneLow  = 0x0101010101010101
+	laneHigh = 0x8080808080808080
+)
+
+// isPlainJSON reports whether s can be written between quotes as it is: no
+// control character, quote, backslash, DEL or non-ASCII byte (those go
+// through encoding/json). It tests eight bytes at a time; signatures and
+// key IDs make up most of a /keys/query answer.
+func isPlainJSON(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A lane is flagged when its byte is below 0x20, is '"', '\\' or
+		// 0x7f (a zero after the XOR), or has its top bit set. Each test is
+		// exact as "some lane matches", which is all that is asked.
+		bad := (x - 0x20*laneLow) &^ x
+		bad |= zeroLane(x ^ ('"' * laneLow))
+		bad |= zeroLane(x ^ ('\\' * laneLow))
+		bad |= zeroLane(x ^ (0x7f * laneLow))
+		if (bad|x)&laneHigh != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// zeroLane has a lane's top bit set when some lane of v is zero (and only
+// then is the result's top-bit mask non-zero).
+func zeroLane(v uint64) uint64 { return (v - laneLow) &^ v }
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -41,13 +41,20 @@ func (t *table[V]) get(k string) (V, bool) {
 	return v, ok
 }
 
-// getBytes is get for a key held in a byte slice; the lookup does not
-// allocate a string.
-func (t *table[V]) getBytes(k []byte) (V, bool) {
+// getMany looks keys up under one read lock (one lock per request rather
+// than per user: the lock's counter is shared by every core). It calls hit
+// for each key found, in order, and returns the keys not found.
+func (t *table[V]) getMany(keys []string, hit func(k string, v V)) (miss []string) {
 	t.mu.RLock()
-	v, ok := t.m[string(k)]
-	t.mu.RUnlock()
-	return v, ok
+	defer t.mu.RUnlock()
+	for _, k := range keys {
+		if v, ok := t.m[k]; ok {
+			hit(k, v)
+			continue
+		}
+		miss = append(miss, k)
+	}
+	return miss
 }
 
 func (t *table[V]) generation() uint64 {
@@ -162,16 +169,11 @@ func (s *Store) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]
 // GetDeviceKeys implements store.DeviceKeys, cached per user.
 func (s *Store) GetDeviceKeys(ctx context.Context, userIDs []string) (map[string][]store.DeviceKeysRecord, error) {
 	out := make(map[string][]store.DeviceKeysRecord, len(userIDs))
-	var miss []string
-	for _, u := range userIDs {
-		if v, ok := s.devKeys.get(u); ok {
-			if v != nil {
-				out[u] = v
-			}
-			continue
+	miss := s.devKeys.getMany(userIDs, func(u string, v []store.DeviceKeysRecord) {
+		if v != nil {
+			out[u] = v
 		}
-		miss = append(miss, u)
-	}
+	})
 	if len(miss) == 0 {
 		return out, nil
 	}
@@ -193,16 +195,11 @@ func (s *Store) GetDeviceKeys(ctx context.Context, userIDs []string) (map[string
 // GetCrossSigningKeys implements store.CrossSigning, cached per user.
 func (s *Store) GetCrossSigningKeys(ctx context.Context, userIDs []string) (map[string]map[string]store.CrossSigningKeyRecord, error) {
 	out := make(map[string]map[string]store.CrossSigningKeyRecord, len(userIDs))
-	var miss []string
-	for _, u := range userIDs {
-		if v, ok := s.csKeys.get(u); ok {
-			if v != nil {
-				out[u] = v
-			}
-			continue
+	miss := s.csKeys.getMany(userIDs, func(u string, v map[string]store.CrossSigningKeyRecord) {
+		if v != nil {
+			out[u] = v
 		}
-		miss = append(miss, u)
-	}
+	})
 	if len(miss) == 0 {
 		return out, nil
 	}
@@ -246,17 +243,12 @@ func (s *Store) PutSignatures(ctx context.Context, sigs []store.Signature) error
 func (s *Store) GetSignatures(ctx context.Context, targetUsers []string) ([]store.Signature, error) {
 	// Look every user up first, so that the answer is allocated once at its
 	// final size (appending cached lists one by one regrew it several times).
-	hits := make([][]store.Signature, len(targetUsers))
+	hits := make([][]store.Signature, 0, len(targetUsers))
 	n := 0
-	var miss []string
-	for i, u := range targetUsers {
-		if v, ok := s.sigs.get(u); ok {
-			hits[i] = v
-			n += len(v)
-			continue
-		}
-		miss = append(miss, u)
-	}
+	miss := s.sigs.getMany(targetUsers, func(_ string, v []store.Signature) {
+		hits = append(hits, v)
+		n += len(v)
+	})
 	var out []store.Signature
 	if n > 0 {
 		out = make([]store.Signature, 0, n)
@@ -287,12 +279,15 @@ func (s *Store) GetSignatures(ctx context.Context, targetUsers []string) ([]stor
 func (s *Store) AddInterest(ctx context.Context, viewer string, targets []string) error {
 	var missing []string
 	var key []byte
+	s.interest.mu.RLock()
 	for _, t := range targets {
+		// Looked up with the key in a reused byte slice: no string per pair.
 		key = append(append(append(key[:0], viewer...), 0), t...)
-		if _, ok := s.interest.getBytes(key); !ok {
+		if _, ok := s.interest.m[string(key)]; !ok {
 			missing = append(missing, t)
 		}
 	}
+	s.interest.mu.RUnlock()
 	if len(missing) == 0 {
 		return nil
 	}
