@@ -33,9 +33,15 @@ func trustKind(k store.KeyKind) trust.KeyKind {
 // to their owner only. The caller becomes interested in the queried users'
 // device-list changes. All users are read in three queries.
 func (s *Server) keysQuery(r *http.Request, c *caller) (any, error) {
-	var req api.KeysQueryRequest
-	if err := decodeJSON(r, &req); err != nil {
+	body, err := requestBody(r)
+	if err != nil {
 		return nil, err
+	}
+	var req api.KeysQueryRequest
+	if req.DeviceKeys = fastKeysQuery(body); req.DeviceKeys == nil {
+		if err := decodeBytes(body, &req); err != nil {
+			return nil, err
+		}
 	}
 	if len(req.DeviceKeys) > s.cfg.MaxQueryUsers {
 		return nil, api.InvalidParam("more than %d users", s.cfg.MaxQueryUsers)
@@ -355,4 +361,132 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// fastKeysQuery decodes the common shape of a /keys/query body,
+// {"device_keys":{"@user:server":["DEVICE",…],…}}, without reflection. It
+// returns nil for anything else (another member, an escape or a non-ASCII
+// byte in a string, a repeated user, null, malformed JSON), and the caller
+// then decodes with encoding/json, which decides every error. For what it
+// accepts, the result equals encoding/json's (a fuzz target checks it): a
+// non-nil map, and a non-nil (possibly empty) list per user.
+func fastKeysQuery(b []byte) map[string][]string {
+	p := fastParser{b: b}
+	if !p.byte('{') || !p.literal(`"device_keys"`) || !p.byte(':') || !p.byte('{') {
+		return nil
+	}
+	out := map[string][]string{}
+	if p.peek('}') {
+		p.i++
+	} else {
+		for {
+			u, ok := p.str()
+			if !ok || !p.byte(':') || !p.byte('[') {
+				return nil
+			}
+			if _, dup := out[u]; dup {
+				return nil
+			}
+			devs := []string{}
+			if p.peek(']') {
+				p.i++
+			} else {
+				for {
+					d, ok := p.str()
+					if !ok {
+						return nil
+					}
+					devs = append(devs, d)
+					if p.peek(',') {
+						p.i++
+						continue
+					}
+					if !p.byte(']') {
+						return nil
+					}
+					break
+				}
+			}
+			out[u] = devs
+			if p.peek(',') {
+				p.i++
+				continue
+			}
+			if !p.byte('}') {
+				return nil
+			}
+			break
+		}
+	}
+	if !p.byte('}') {
+		return nil
+	}
+	p.space()
+	if p.i != len(p.b) {
+		return nil
+	}
+	return out
+}
+
+// fastParser is the cursor of fastKeysQuery. Every method skips JSON white
+// space first.
+type fastParser struct {
+	b []byte
+	i int
+}
+
+func (p *fastParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek reports whether the next byte is c, without taking it.
+func (p *fastParser) peek(c byte) bool {
+	p.space()
+	return p.i < len(p.b) && p.b[p.i] == c
+}
+
+// byte takes c.
+func (p *fastParser) byte(c byte) bool {
+	if !p.peek(c) {
+		return false
+	}
+	p.i++
+	return true
+}
+
+// literal takes the exact bytes of lit.
+func (p *fastParser) literal(lit string) bool {
+	p.space()
+	if len(p.b)-p.i < len(lit) || string(p.b[p.i:p.i+len(lit)]) != lit {
+		return false
+	}
+	p.i += len(lit)
+	return true
+}
+
+// str takes a string of printable ASCII without escapes.
+func (p *fastParser) str() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			s := string(p.b[start:p.i])
+			p.i++
+			return s, true
+		case c < 0x20 || c == '\\' || c >= 0x7f:
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
 }

@@ -2,9 +2,12 @@ package server
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"vouch/api"
 )
 
 // plainSlow is the byte-at-a-time definition isPlainJSON must match.
@@ -96,4 +99,61 @@ func BenchmarkAppendJSONString(b *testing.B) {
 	for b.Loop() {
 		buf = appendJSONString(buf[:0], sig)
 	}
+}
+
+func TestFastKeysQuery(t *testing.T) {
+	cases := []struct {
+		in   string
+		want map[string][]string // nil: left to encoding/json
+	}{
+		{`{"device_keys":{"@a:x":[],"@b:x":["D1","D2"]}}`, map[string][]string{"@a:x": {}, "@b:x": {"D1", "D2"}}},
+		{" \n{ \"device_keys\" : { } }\t", map[string][]string{}},
+		{`{"device_keys":{"@a:x":[ "D1" , "D2" ]}}`, map[string][]string{"@a:x": {"D1", "D2"}}},
+		{`{"device_keys":{"@a:x":[],"@a:x":["D"]}}`, nil}, // repeated user
+		{`{"device_keys":{"@a:x":null}}`, nil},
+		{`{"device_keys":{"@a:x":["D"]},"timeout":10}`, nil},
+		{`{"Device_Keys":{}}`, nil}, // encoding/json matches it case-insensitively
+		{`{"device_keys":{"@\u0061:x":[]}}`, nil},
+		{`{"device_keys":{"@Ã©:x":[]}}`, nil},
+		{`{"device_keys":{"@a:x":[]}`, nil},
+		{`{"device_keys":{"@a:x":[]}} x`, nil},
+		{`{"device_keys":{"@a:x":[],}}`, nil},
+		{`{"device_keys":{"@a:x":["D",]}}`, nil},
+		{`{"device_keys":[]}`, nil},
+		{`[]`, nil},
+		{``, nil},
+	}
+	for _, c := range cases {
+		got := fastKeysQuery([]byte(c.in))
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("fastKeysQuery(%q) = %#v, want %#v", c.in, got, c.want)
+		}
+	}
+}
+
+// FuzzFastKeysQuery checks that whatever the fast /keys/query decoder
+// accepts, encoding/json accepts too, with the same result.
+func FuzzFastKeysQuery(f *testing.F) {
+	for _, s := range []string{
+		`{"device_keys":{"@a:x":[],"@b:x":["D1","D2"]}}`,
+		`{"device_keys":{}}`,
+		`{"device_keys":{"@a:x":["D"]},"timeout":10}`,
+		`{"device_keys":{"@a:x":null}}`,
+		` {"device_keys" : {"@a:x" : [ "D" ] } } `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := fastKeysQuery(b)
+		if got == nil {
+			return
+		}
+		var ref api.KeysQueryRequest
+		if err := decodeBytes(b, &ref); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json refused it: %v", b, err)
+		}
+		if ref.Timeout != 0 || !reflect.DeepEqual(got, ref.DeviceKeys) {
+			t.Fatalf("fast path decoded %q as %#v, encoding/json as %#v", b, got, ref)
+		}
+	})
 }

@@ -294,15 +294,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // decodeJSON reads the request body into v: M_TOO_LARGE over the limit,
 // M_NOT_JSON when it is not JSON, M_BAD_JSON when it does not fit v.
 func decodeJSON(r *http.Request, v any) error {
+	body, err := requestBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v)
+}
+
+// requestBody reads the request body: M_TOO_LARGE over the limit,
+// M_BAD_JSON when it cannot be read.
+func requestBody(r *http.Request) ([]byte, error) {
 	body, err := readBody(r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
+			return nil, tooLarge(mbe.Limit)
 		}
-		return api.BadJSON("cannot read body: %v", err)
+		return nil, api.BadJSON("cannot read body: %v", err)
 	}
-	return decodeBytes(body, v)
+	return body, nil
 }
 
 // readBody reads the whole request body. With a Content-Length (already
