@@ -157,3 +157,31 @@ func FuzzFastKeysQuery(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeKeysQuery compares the fast /keys/query decoder with
+// encoding/json on the bench's body shape (10 users, all devices).
+func BenchmarkDecodeKeysQuery(b *testing.B) {
+	dk := map[string][]string{}
+	for i := 0; i < 10; i++ {
+		dk["@bench-user-"+strings.Repeat("x", i)+":localhost"] = []string{}
+	}
+	body, err := json.Marshal(map[string]any{"device_keys": dk})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if fastKeysQuery(body) == nil {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for b.Loop() {
+			var req api.KeysQueryRequest
+			if err := decodeBytes(body, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
