@@ -21,9 +21,29 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 				return err
 			}
 		}
-		added, err := t.putOneTimeKeys(u)
-		if err != nil {
-			return err
+		added := map[string]int{}
+		for _, k := range u.OneTimeKeys {
+			res, err := t.exec(`INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (user_id, device_id, key_id) DO NOTHING`, u.UserID, u.DeviceID, k.Algorithm, k.KeyID, k.JSON)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				added[k.Algorithm]++
+				continue
+			}
+			// The key ID exists: accepted only as an identical re-upload.
+			row, err := t.queryRow(`SELECT key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?`, u.UserID, u.DeviceID, k.KeyID)
+			if err != nil {
+				return err
+			}
+			var old []byte
+			if err := row.Scan(&old); err != nil {
+				return err
+			}
+			if !bytes.Equal(old, k.JSON) {
+				return fmt.Errorf("one-time key %s: %w", k.KeyID, store.ErrOneTimeKeyExists)
+			}
 		}
 		for _, k := range u.FallbackKeys {
 			// An identical re-upload keeps the used flag; a new key is unused.
@@ -34,6 +54,7 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 				return err
 			}
 		}
+		var err error
 		for _, alg := range sortedKeys(added) {
 			if _, err := t.exec(`INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n) VALUES (?, ?, ?, ?)
 				ON CONFLICT (user_id, device_id, algorithm) DO UPDATE SET n = one_time_key_counts.n + excluded.n`,
@@ -48,74 +69,6 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 		return nil, fmt.Errorf("upload keys for %s %s: %w", u.UserID, u.DeviceID, err)
 	}
 	return counts, nil
-}
-
-// otkChunk is the most one-time keys inserted by one statement (5 values
-// each), so that the number of distinct statements prepared stays small
-// and far below every backend's limit on bound parameters.
-const otkChunk = 32
-
-// putOneTimeKeys inserts u's one-time keys, a chunk per statement, and
-// returns how many were new per algorithm. A key ID that already exists is
-// accepted only as an identical re-upload (store.ErrOneTimeKeyExists
-// otherwise), exactly as when each key had its own INSERT: the statement's
-// RETURNING names the rows it inserted, and every other key is compared with
-// the stored one.
-func (t *tx) putOneTimeKeys(u store.KeysUpload) (map[string]int, error) {
-	added := map[string]int{}
-	for start := 0; start < len(u.OneTimeKeys); start += otkChunk {
-		chunk := u.OneTimeKeys[start:min(start+otkChunk, len(u.OneTimeKeys))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES `)
-		args := make([]any, 0, 5*len(chunk))
-		for i, k := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?)")
-			args = append(args, u.UserID, u.DeviceID, k.Algorithm, k.KeyID, k.JSON)
-		}
-		q.WriteString(` ON CONFLICT (user_id, device_id, key_id) DO NOTHING RETURNING key_id, algorithm`)
-		rows, err := t.query(q.String(), args...)
-		if err != nil {
-			return nil, err
-		}
-		inserted := make(map[string]bool, len(chunk))
-		for rows.Next() {
-			var id, alg string
-			if err := rows.Scan(&id, &alg); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			inserted[id] = true
-			added[alg]++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, k := range chunk {
-			if inserted[k.KeyID] {
-				// Inserted by this statement; a repeat of the ID later in
-				// the upload is checked against it like any stored key.
-				delete(inserted, k.KeyID)
-				continue
-			}
-			// The key ID exists: accepted only as an identical re-upload.
-			row, err := t.queryRow(`SELECT key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?`, u.UserID, u.DeviceID, k.KeyID)
-			if err != nil {
-				return nil, err
-			}
-			var old []byte
-			if err := row.Scan(&old); err != nil {
-				return nil, err
-			}
-			if !bytes.Equal(old, k.JSON) {
-				return nil, fmt.Errorf("one-time key %s: %w", k.KeyID, store.ErrOneTimeKeyExists)
-			}
-		}
-	}
-	return added, nil
 }
 
 func (t *tx) putDeviceKeys(u store.KeysUpload) error {
