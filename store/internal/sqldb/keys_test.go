@@ -24,9 +24,9 @@ func manyOTKs(prefix string, n int) []store.OneTimeKey {
 	return out
 }
 
-// TestUploadOneTimeKeys checks the multi-row insert of one-time keys: chunk
-// boundaries, IDs repeated within one upload, re-uploads mixed with new keys,
-// and that a refused upload stores nothing.
+// TestUploadOneTimeKeys checks one-time key uploads: many keys at once, IDs
+// repeated within one upload, re-uploads mixed with new keys, and that a
+// refused upload stores nothing.
 func TestUploadOneTimeKeys(t *testing.T) {
 	ctx := context.Background()
 	s, err := sqlite.OpenUncached(ctx, t.TempDir())
@@ -46,7 +46,7 @@ func TestUploadOneTimeKeys(t *testing.T) {
 		wantErr error
 		want    map[string]int
 	}{
-		{"70 keys over three statements", manyOTKs("a", 70), nil, map[string]int{"signed_curve25519": 70}},
+		{"70 keys", manyOTKs("a", 70), nil, map[string]int{"signed_curve25519": 70}},
 		{"identical re-upload of all 70", manyOTKs("a", 70), nil, map[string]int{"signed_curve25519": 70}},
 		{"re-upload mixed with new keys", append(manyOTKs("a", 40), manyOTKs("b", 40)...), nil, map[string]int{"signed_curve25519": 110}},
 		{"two algorithms", []store.OneTimeKey{otk("curve25519", "c", "c"), otk("signed_curve25519", "d", "d")}, nil,
