@@ -131,6 +131,11 @@ func VerifyMAC(method string, sharedSecret []byte, info, input, mac string) erro
 		// Strict decoding: the unused low bits of the last character must be
 		// zero and padding, if any, must be exact, so that only the one
 		// unpadded and the one padded string are accepted.
+		// Go's decoder skips '\r' and '\n' even in strict mode, so they
+		// are refused first.
+		if strings.ContainsAny(mac, "\r\n") {
+			return fmt.Errorf("sas verify: %w", ErrBadMACEncoding)
+		}
 		enc := base64.RawStdEncoding.Strict()
 		if strings.HasSuffix(mac, "=") {
 			enc = base64.StdEncoding.Strict()
