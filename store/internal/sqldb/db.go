@@ -32,13 +32,22 @@ type Dialect struct {
 	NumberedPlaceholders bool
 	// Blob is the column type for byte strings ("BLOB", "BYTEA").
 	Blob string
+	// WithoutRowID is true where tables can be clustered on their primary
+	// key (SQLite's WITHOUT ROWID). Migration statements starting with
+	// {{WITHOUT_ROWID}} run only on such backends; see migration 4.
+	WithoutRowID bool
+	// BinaryCollate, appended to a text column in a comparison, makes that
+	// comparison bytewise: "" on SQLite (whose default BINARY collation
+	// already is), ` COLLATE "C"` on PostgreSQL (whose database collation
+	// may ignore punctuation such as ':' and ';').
+	BinaryCollate string
 }
 
 // SQLite is the dialect of modernc.org/sqlite.
-var SQLite = Dialect{Name: "sqlite", Blob: "BLOB"}
+var SQLite = Dialect{Name: "sqlite", Blob: "BLOB", WithoutRowID: true}
 
 // Postgres is the dialect of PostgreSQL (pgx stdlib driver).
-var Postgres = Dialect{Name: "postgres", NumberedPlaceholders: true, Blob: "BYTEA"}
+var Postgres = Dialect{Name: "postgres", NumberedPlaceholders: true, Blob: "BYTEA", BinaryCollate: ` COLLATE "C"`}
 
 // DB implements store.Store over two connection pools: one serialized writer
 // and readers that run in parallel. For PostgreSQL both may be the same pool.

@@ -189,7 +189,11 @@ func (db *DB) ClaimKeys(ctx context.Context, req map[string]map[string]string) (
 }
 
 func (t *tx) claimOne(user, dev, alg string) (string, []byte, error) {
-	row, err := t.queryRow(`SELECT key_id, key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND algorithm = ? ORDER BY key_id LIMIT 1`, user, dev, alg)
+	// Key IDs are "algorithm:id" (server/keys.go refuses others), so the
+	// keys of alg are the primary-key range [alg+":", alg+";"), ';' being
+	// ':'+1, compared bytewise. The algorithm column check keeps the
+	// answer exact for a requested algorithm that itself contains ':'.
+	row, err := t.queryRow(`SELECT key_id, key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id`+t.db.d.BinaryCollate+` >= ? AND key_id`+t.db.d.BinaryCollate+` < ? AND algorithm = ? ORDER BY key_id LIMIT 1`, user, dev, alg+":", alg+";", alg)
 	if err != nil {
 		return "", nil, err
 	}

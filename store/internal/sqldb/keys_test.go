@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"testing"
 
+	"vouch/internal/pgtest"
 	"vouch/store"
+	"vouch/store/postgres"
 	"vouch/store/sqlite"
 )
 
@@ -93,5 +95,81 @@ func TestUploadOneTimeKeys(t *testing.T) {
 	}
 	if claimed != 114 {
 		t.Fatalf("claimed %d keys, want 114", claimed)
+	}
+}
+
+// TestClaimByKeyIDPrefix checks that a claim, which range-scans the primary
+// key on "algorithm:", returns only keys of the requested algorithm when
+// other algorithms sort right next to it ("a0" and "a~" around "a:", "a"
+// itself as a prefix of "ab"), lowest key ID first, and that a requested
+// algorithm containing ':' matches no key, even one whose ID lies in its
+// range. It runs on SQLite and, when the
+// binaries are installed, PostgreSQL.
+func TestClaimByKeyIDPrefix(t *testing.T) {
+	backends := []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"sqlite", func(t *testing.T) store.Store {
+			s, err := sqlite.OpenUncached(context.Background(), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+		{"postgres", func(t *testing.T) store.Store {
+			s, err := postgres.Open(context.Background(), pgtest.Start(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+	}
+	claims := []struct {
+		alg  string
+		want string // key ID claimed, "" for none
+	}{
+		{"a", "a:1"},
+		{"a:3", ""}, // the range holds "a:3:x", whose algorithm is "a"
+		{"a", "a:2"},
+		{"a", "a:3:x"},
+		{"a", ""},
+		{"a0", "a0:1"},
+		{"ab", "ab:1"},
+		{"a~", "a~:1"},
+		{"a0", ""},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := b.open(t)
+			defer s.Close()
+			if err := s.CreateAccount(ctx, store.Account{UserID: "@a:x", PasswordHash: "h", CreatedMs: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.LoginDevice(ctx, store.Device{UserID: "@a:x", DeviceID: "D1"}, []byte("tok")); err != nil {
+				t.Fatal(err)
+			}
+			keys := []store.OneTimeKey{
+				otk("a~", "1", "t"), otk("a", "2", "2"), otk("ab", "1", "b"), otk("a", "3:x", "3"),
+				otk("a0", "1", "0"), otk("a", "1", "1"),
+			}
+			if _, err := s.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D1", OneTimeKeys: keys}); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range claims {
+				got, err := s.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": c.alg}})
+				if err != nil {
+					t.Fatalf("claim %d (%s): %v", i, c.alg, err)
+				}
+				var ids []string
+				for id := range got["@a:x"]["D1"] {
+					ids = append(ids, id)
+				}
+				if (c.want == "" && len(ids) != 0) || (c.want != "" && (len(ids) != 1 || ids[0] != c.want)) {
+					t.Errorf("claim %d (%s) = %v, want %q", i, c.alg, ids, c.want)
+				}
+			}
+		})
 	}
 }

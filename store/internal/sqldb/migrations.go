@@ -8,8 +8,8 @@ import (
 
 // migrations are the schema versions, numbered once for every backend.
 // Version n is migrations[n-1]. {{BLOB}} is replaced by Dialect.Blob.
-// Append new versions; never edit a released one. The key-backup tables
-// (another issue) will be the next version.
+// Append new versions; never edit a released one. A statement starting
+// with {{WITHOUT_ROWID}} runs only where [Dialect.WithoutRowID] is set.
 var migrations = []string{
 	// 1: accounts, devices, keys, signatures, streams.
 	`
@@ -179,7 +179,34 @@ CREATE TABLE one_time_key_counts (
 INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n)
 	SELECT user_id, device_id, algorithm, COUNT(*) FROM one_time_keys GROUP BY user_id, device_id, algorithm;
 `,
+	// 4: each one-time key written to one B-tree instead of three. Every key
+	// ID starts with "algorithm:", so a claim range-scans the primary key
+	// (user_id, device_id, key_id) on that prefix and one_time_keys_alg is
+	// redundant. On SQLite the table is also rebuilt WITHOUT ROWID, so the
+	// primary key is the table itself rather than an index beside a rowid
+	// table. The foreign key to devices is kept; nothing references
+	// one_time_keys, so dropping and renaming it touches no other table.
+	`
+DROP INDEX one_time_keys_alg;
+{{WITHOUT_ROWID}} CREATE TABLE one_time_keys_new (
+	user_id TEXT NOT NULL,
+	device_id TEXT NOT NULL,
+	algorithm TEXT NOT NULL,
+	key_id TEXT NOT NULL,
+	key_json {{BLOB}} NOT NULL,
+	PRIMARY KEY (user_id, device_id, key_id),
+	FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+{{WITHOUT_ROWID}} INSERT INTO one_time_keys_new (user_id, device_id, algorithm, key_id, key_json)
+	SELECT user_id, device_id, algorithm, key_id, key_json FROM one_time_keys;
+{{WITHOUT_ROWID}} DROP TABLE one_time_keys;
+{{WITHOUT_ROWID}} ALTER TABLE one_time_keys_new RENAME TO one_time_keys;
+`,
 }
+
+// withoutRowIDOnly starts a migration statement that runs only on dialects
+// with [Dialect.WithoutRowID].
+const withoutRowIDOnly = "{{WITHOUT_ROWID}}"
 
 // migrate applies the missing schema versions, each in its own transaction.
 func (db *DB) migrate(ctx context.Context) error {
@@ -197,7 +224,14 @@ func (db *DB) migrate(ctx context.Context) error {
 		script := strings.ReplaceAll(migrations[v-1], "{{BLOB}}", db.d.Blob)
 		err := db.inTx(ctx, func(t *tx) error {
 			for _, s := range strings.Split(script, ";") {
-				if strings.TrimSpace(s) == "" {
+				s = strings.TrimSpace(s)
+				if rest, ok := strings.CutPrefix(s, withoutRowIDOnly); ok {
+					if !db.d.WithoutRowID {
+						continue
+					}
+					s = rest
+				}
+				if s == "" {
 					continue
 				}
 				if _, err := t.t.ExecContext(ctx, s); err != nil {

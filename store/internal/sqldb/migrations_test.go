@@ -1,0 +1,105 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+// TestMigration4Upgrade builds a version-3 SQLite database holding one-time
+// keys, opens it with New (which applies migration 4) and checks that the
+// keys survived the WITHOUT ROWID rebuild, that one_time_keys_alg is gone,
+// that claims find the keys by their ID prefix and that the foreign key to
+// devices still cascades.
+func TestMigration4Upgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v3.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 3; v++ {
+		for _, s := range strings.Split(strings.ReplaceAll(migrations[v-1], "{{BLOB}}", "BLOB"), ";") {
+			if strings.TrimSpace(s) == "" {
+				continue
+			}
+			if _, err := raw.ExecContext(ctx, s); err != nil {
+				t.Fatalf("migration %d: %v", v, err)
+			}
+		}
+		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []string{
+		`INSERT INTO accounts VALUES ('@a:x', 'h', 0, 1)`,
+		`INSERT INTO devices VALUES ('@a:x', 'D1', '', 1)`,
+		`INSERT INTO devices VALUES ('@a:x', 'D2', '', 1)`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:B', x'7b7d')`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:A', x'2261220a')`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'curve25519', 'curve25519:C', x'2263')`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D2', 'curve25519', 'curve25519:D', x'2264')`,
+		`INSERT INTO one_time_key_counts SELECT user_id, device_id, algorithm, COUNT(*) FROM one_time_keys GROUP BY user_id, device_id, algorithm`,
+	} {
+		if _, err := raw.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+
+	db, err := New(ctx, raw, raw, SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	var ddl string
+	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'one_time_keys'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"WITHOUT ROWID", "REFERENCES devices"} {
+		if !strings.Contains(ddl, want) {
+			t.Errorf("one_time_keys DDL lacks %q:\n%s", want, ddl)
+		}
+	}
+	var n int
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name IN ('one_time_keys_alg', 'one_time_keys_new')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d leftovers of the rebuild in sqlite_master", n)
+	}
+
+	got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": "signed_curve25519"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js, ok := got["@a:x"]["D1"]["signed_curve25519:A"]; !ok || string(js) != "\"a\"\n" {
+		t.Errorf("claim after upgrade = %q, want signed_curve25519:A", got)
+	}
+	counts, err := db.OneTimeKeyCounts(ctx, "@a:x", "D1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["signed_curve25519"] != 1 || counts["curve25519"] != 1 || len(counts) != 2 {
+		t.Errorf("counts after upgrade and claim = %v", counts)
+	}
+
+	if _, err := raw.ExecContext(ctx, `DELETE FROM devices WHERE device_id = 'D2'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_keys WHERE device_id = 'D2'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("deleting device D2 left %d one-time keys: the foreign key was lost", n)
+	}
+}
