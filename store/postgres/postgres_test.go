@@ -152,47 +152,13 @@ func TestReopenKeepsData(t *testing.T) {
 // BenchmarkWrite measures one durable (synchronous_commit=on) write
 // transaction, comparable to store/sqlite's BenchmarkWrite.
 func BenchmarkWrite(b *testing.B) {
-	s := open(b, pgtest.Start(b))
-	ctx := context.Background()
-	for b.Loop() {
-		if err := s.PutAccountData(ctx, "@a:x", "t", []byte(`{}`)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchmarkWrite(b, open(b, pgtest.Start(b)))
 }
 
 // BenchmarkGetDeviceKeys measures the /keys/query reads in parallel,
 // comparable to store/sqlite's BenchmarkGetDeviceKeys.
 func BenchmarkGetDeviceKeys(b *testing.B) {
-	s := open(b, pgtest.Start(b))
-	ctx := context.Background()
-	var users []string
-	for i := range 10 {
-		u := fmt.Sprintf("@u%d:x", i)
-		users = append(users, u)
-		if err := s.CreateAccount(ctx, store.Account{UserID: u}); err != nil {
-			b.Fatal(err)
-		}
-		for _, d := range []string{"D1", "D2"} {
-			if _, err := s.LoginDevice(ctx, store.Device{UserID: u, DeviceID: d}, []byte(u+d)); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.UploadKeys(ctx, store.KeysUpload{UserID: u, DeviceID: d, DeviceKeys: &store.DeviceKeysRecord{KeyJSON: []byte(`{"a":1}`)}}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.GetDeviceKeys(ctx, users); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.GetSignatures(ctx, users); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	storetest.BenchmarkKeysQueryReads(b, open(b, pgtest.Start(b)))
 }
 
 // TestCrossSigningConflictAcrossInstances races two instances replacing the

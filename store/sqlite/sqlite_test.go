@@ -86,52 +86,20 @@ func TestReopenKeepsData(t *testing.T) {
 }
 
 func BenchmarkGetDeviceKeys(b *testing.B) {
-	ctx := context.Background()
-	s, err := sqlite.OpenUncached(ctx, b.TempDir())
+	s, err := sqlite.OpenUncached(context.Background(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	var users []string
-	for i := 0; i < 10; i++ {
-		u := "@u" + string(rune('a'+i)) + ":x"
-		users = append(users, u)
-		if err := s.CreateAccount(ctx, store.Account{UserID: u}); err != nil {
-			b.Fatal(err)
-		}
-		for _, d := range []string{"D1", "D2"} {
-			if _, err := s.LoginDevice(ctx, store.Device{UserID: u, DeviceID: d}, []byte(u+d)); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.UploadKeys(ctx, store.KeysUpload{UserID: u, DeviceID: d, DeviceKeys: &store.DeviceKeysRecord{KeyJSON: []byte(`{"a":1}`)}}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.GetDeviceKeys(ctx, users); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.GetSignatures(ctx, users); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	storetest.BenchmarkKeysQueryReads(b, s)
 }
 
 // BenchmarkWrite measures one durable (synchronous=FULL) write transaction.
 func BenchmarkWrite(b *testing.B) {
-	ctx := context.Background()
-	s, err := sqlite.OpenUncached(ctx, b.TempDir())
+	s, err := sqlite.OpenUncached(context.Background(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	for i := 0; b.Loop(); i++ {
-		if err := s.PutAccountData(ctx, "@a:x", "t", []byte(`{}`)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	storetest.BenchmarkWrite(b, s)
 }
