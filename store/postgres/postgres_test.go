@@ -161,6 +161,12 @@ func BenchmarkGetDeviceKeys(b *testing.B) {
 	storetest.BenchmarkKeysQueryReads(b, open(b, pgtest.Start(b)))
 }
 
+// BenchmarkUploadKeys measures one-time key uploads from 16 goroutines,
+// comparable to store/sqlite's BenchmarkUploadKeys.
+func BenchmarkUploadKeys(b *testing.B) {
+	storetest.BenchmarkUploadKeys(b, open(b, pgtest.Start(b)))
+}
+
 // TestCrossSigningConflictAcrossInstances races two instances replacing the
 // same master key, both expecting the current one: exactly one may win,
 // the other must see ErrConflict (the write lock serializes the check and

@@ -103,3 +103,13 @@ func BenchmarkWrite(b *testing.B) {
 	defer s.Close()
 	storetest.BenchmarkWrite(b, s)
 }
+
+// BenchmarkUploadKeys measures group-committed one-time key uploads.
+func BenchmarkUploadKeys(b *testing.B) {
+	s, err := sqlite.OpenUncached(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkUploadKeys(b, s)
+}
