@@ -53,6 +53,7 @@ type Store interface {
 	ToDevice
 	AccountData
 	UIASessions
+	Expiry
 	Backups
 	// Close releases the backend's resources.
 	Close() error
@@ -301,4 +302,20 @@ type UIASessions interface {
 	CompleteUIAStage(ctx context.Context, id, stage string) error
 	// DeleteUIASession removes a session (after its request succeeded).
 	DeleteUIASession(ctx context.Context, id string) error
+}
+
+// Expiry deletes the records that are kept only for a while: user-interactive
+// authentication sessions (which an unauthenticated /register can create) and
+// to-device transaction IDs (kept so that a retried /sendToDevice is not
+// delivered twice). Without it both tables would grow without bound.
+type Expiry interface {
+	// DeleteExpired deletes the UIA sessions created before
+	// uiaCreatedBeforeMs and the to-device transaction IDs recorded before
+	// txnCreatedBeforeMs (both Unix milliseconds, compared strictly) and
+	// returns how many of each it deleted. It is idempotent: several
+	// processes sharing a database may run it at the same time, each
+	// counting only the rows it removed itself. A backend may delete in
+	// several short transactions so that a large backlog does not hold up
+	// other writes.
+	DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs int64) (uia, txns int, err error)
 }

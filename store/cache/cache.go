@@ -300,3 +300,9 @@ func (s *Store) AddInterest(ctx context.Context, viewer string, targets []string
 	}
 	return nil
 }
+
+// DeleteExpired implements store.Expiry by passing through: UIA sessions and
+// to-device transaction IDs are never cached, so nothing is invalidated.
+func (s *Store) DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs int64) (uia, txns int, err error) {
+	return s.Store.DeleteExpired(ctx, uiaCreatedBeforeMs, txnCreatedBeforeMs)
+}

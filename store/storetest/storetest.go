@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ToDevice", testToDevice},
 		{"AccountData", testAccountData},
 		{"UIASessions", testUIA},
+		{"Expiry", testExpiry},
 		{"ConcurrentWrites", testConcurrent},
 		{"ConcurrentFailuresIsolated", testConcurrentFailures},
 		{"BackupVersions", testBackupVersions},

@@ -269,6 +269,53 @@ func (db *DB) DeleteUIASession(ctx context.Context, id string) error {
 	})
 }
 
+// expiryBatch is the most rows of one table that one transaction of
+// DeleteExpired removes. A backlog (the first sweep after migration 5, or
+// after a flood of abandoned /register calls) is deleted in several short
+// transactions, so the requests group-committed with each one are not held
+// up by a long delete.
+const expiryBatch = 1000
+
+// DeleteExpired implements store.Expiry. Both statements are plain DELETEs
+// with a row-value IN over a limited subquery, which SQLite (3.15+) and
+// PostgreSQL accept alike; created_ms is indexed on both tables (migration
+// 5), so each batch reads only expired rows.
+func (db *DB) DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs int64) (uia, txns int, err error) {
+	uiaMore, txnMore := true, true
+	for uiaMore || txnMore {
+		var nu, nt int64
+		err := db.inTx(ctx, func(t *tx) error {
+			nu, nt = 0, 0
+			if uiaMore {
+				res, err := t.exec(`DELETE FROM uia_sessions WHERE session_id IN (SELECT session_id FROM uia_sessions WHERE created_ms < ? LIMIT ?)`, uiaCreatedBeforeMs, expiryBatch)
+				if err != nil {
+					return err
+				}
+				if nu, err = res.RowsAffected(); err != nil {
+					return err
+				}
+			}
+			if txnMore {
+				res, err := t.exec(`DELETE FROM to_device_txns WHERE (user_id, device_id, txn_id) IN (SELECT user_id, device_id, txn_id FROM to_device_txns WHERE created_ms < ? LIMIT ?)`, txnCreatedBeforeMs, expiryBatch)
+				if err != nil {
+					return err
+				}
+				if nt, err = res.RowsAffected(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return uia, txns, fmt.Errorf("delete expired records: %w", err)
+		}
+		uia, txns = uia+int(nu), txns+int(nt)
+		uiaMore = uiaMore && nu >= expiryBatch
+		txnMore = txnMore && nt >= expiryBatch
+	}
+	return uia, txns, nil
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

@@ -202,6 +202,16 @@ DROP INDEX one_time_keys_alg;
 {{WITHOUT_ROWID}} DROP TABLE one_time_keys;
 {{WITHOUT_ROWID}} ALTER TABLE one_time_keys_new RENAME TO one_time_keys;
 `,
+	// 5: expiry (store.Expiry). A to-device transaction ID records when it
+	// was stored, so that it can be forgotten after the retention window;
+	// rows from before this version read 0 and go at the first sweep.
+	// Both expiring tables get an index on their creation time, so that
+	// the periodic sweep reads only the expired rows instead of the table.
+	`
+ALTER TABLE to_device_txns ADD COLUMN created_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX to_device_txns_created ON to_device_txns (created_ms);
+CREATE INDEX uia_sessions_created ON uia_sessions (created_ms);
+`,
 }
 
 // withoutRowIDOnly starts a migration statement that runs only on dialects

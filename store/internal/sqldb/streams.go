@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"vouch/store"
 )
@@ -108,7 +109,9 @@ func (db *DB) Watchers(ctx context.Context, target string) ([]string, error) {
 func (db *DB) SendToDevice(ctx context.Context, sender, senderDevice, txnID string, msgs []store.ToDeviceMessage) (bool, error) {
 	var dup bool
 	err := db.inTx(ctx, func(t *tx) error {
-		res, err := t.exec(`INSERT INTO to_device_txns (user_id, device_id, txn_id) VALUES (?, ?, ?) ON CONFLICT (user_id, device_id, txn_id) DO NOTHING`, sender, senderDevice, txnID)
+		// The record's time is this process's clock: the store.ToDevice
+		// interface carries no time, and expiry only needs it roughly.
+		res, err := t.exec(`INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id, txn_id) DO NOTHING`, sender, senderDevice, txnID, time.Now().UnixMilli())
 		if err != nil {
 			return err
 		}
