@@ -95,20 +95,24 @@ func (d *DeviceKeys) Validate(userID, deviceID string) error {
 }
 
 // decodePublicKey decodes an unpadded base64 ed25519 public key and checks
-// its length, so that it is safe to pass to ed25519.Verify.
+// that it is 32 bytes, a canonical encoding of a curve point and not of
+// small order, so that it is safe to pass to ed25519.Verify.
 func decodePublicKey(b64 string) (ed25519.PublicKey, error) {
 	b, err := signedjson.DecodeBase64(b64)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	if len(b) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: ed25519 key is %d bytes, want %d", ErrInvalidKey, len(b), ed25519.PublicKeySize)
+	if err := checkPublicKey(b); err != nil {
+		return nil, err
 	}
 	return ed25519.PublicKey(b), nil
 }
 
-// DecodePublicKey decodes an unpadded base64 ed25519 public key, checking
-// its length.
+// DecodePublicKey decodes an unpadded base64 ed25519 public key. It refuses,
+// with an error wrapping [ErrInvalidKey], a key that is not 32 bytes, not a
+// point on the curve or not canonically encoded, and a point of small order
+// (the error then also wraps [ErrWeakKey]): under such a key Go's
+// ed25519.Verify accepts forged signatures for many or all messages.
 func DecodePublicKey(b64 string) (ed25519.PublicKey, error) { return decodePublicKey(b64) }
 
 // strictUnmarshal decodes the JSON object raw into the struct *v after

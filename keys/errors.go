@@ -17,8 +17,13 @@ var (
 	// ErrMalformedKey means a key object is not shaped as the spec says.
 	ErrMalformedKey = errors.New("keys: malformed key object")
 	// ErrInvalidKey means a public key is not valid unpadded base64 of the
-	// right length, or its key ID does not match it.
+	// right length, not a canonical encoding of a curve point, of small order
+	// (see ErrWeakKey), or its key ID does not match it.
 	ErrInvalidKey = errors.New("keys: invalid public key")
+	// ErrWeakKey means an ed25519 public key is a point of small order, under
+	// which signatures can be forged without a private key. Errors wrapping
+	// it also wrap ErrInvalidKey.
+	ErrWeakKey = errors.New("keys: weak (small-order) ed25519 public key")
 	// ErrUserMismatch means a key's user_id is not the user it was given for.
 	ErrUserMismatch = errors.New("keys: user_id does not match")
 	// ErrDeviceMismatch means a device key's device_id is not the device it
