@@ -30,6 +30,9 @@ const (
 	MaxClients     = 1024        // most concurrent clients
 	MaxDuration    = time.Hour   // longest timed phase
 	MaxRequestsCap = 100_000_000 // largest --max-requests
+	// MaxSignaturesPerRequest is the largest --signatures-per-request: the
+	// server's default cap on the objects of one signatures upload.
+	MaxSignaturesPerRequest = 1000
 )
 
 // Config is one bench run.
@@ -49,6 +52,9 @@ type Config struct {
 	Duration        time.Duration // per timed phase
 	MaxRequests     int64         // per timed phase
 	Scenarios       []Scenario    // run in this order
+	// SignaturesPerRequest is the number of signatures in each
+	// signatures-upload-batch request (K); the scenario needs K+1 users.
+	SignaturesPerRequest int
 	// VerifyDuration is how long the ed25519 baseline runs (0: 1.5 s).
 	VerifyDuration time.Duration
 	// Progress receives one human-readable line per step; nil for none.
@@ -66,6 +72,8 @@ func DefaultConfig() Config {
 		Duration:    10 * time.Second,
 		MaxRequests: 200_000,
 		Scenarios:   AllScenarios(),
+
+		SignaturesPerRequest: 16,
 	}
 }
 
@@ -88,6 +96,7 @@ func (c Config) Validate() error {
 		{"query-users", int64(c.QueryUsers), 1, int64(c.Users)},
 		{"clients", int64(c.Clients), 1, MaxClients},
 		{"max-requests", c.MaxRequests, 1, MaxRequestsCap},
+		{"signatures-per-request", int64(c.SignaturesPerRequest), 1, MaxSignaturesPerRequest},
 	}
 	for _, k := range checks {
 		if k.v < k.lo || k.v > k.hi {
@@ -106,6 +115,10 @@ func (c Config) Validate() error {
 	for _, s := range c.Scenarios {
 		if s == SignaturesUpload && c.Users < 2 {
 			return fmt.Errorf("%w: signatures-upload needs at least 2 users", ErrConfig)
+		}
+		if s == SignaturesUploadBatch && c.Users < c.SignaturesPerRequest+1 {
+			return fmt.Errorf("%w: signatures-upload-batch with %d signatures per request needs at least %d users (one signer and %d others), --users is %d: raise --users or lower --signatures-per-request",
+				ErrConfig, c.SignaturesPerRequest, c.SignaturesPerRequest+1, c.SignaturesPerRequest, c.Users)
 		}
 	}
 	return nil
@@ -153,13 +166,19 @@ type Result struct {
 	RatioToCeiling *float64 `json:"ratio_to_ceiling,omitempty"`
 	// P99OverCeiling is this p99 latency over the ceiling's (a multiple).
 	P99OverCeiling *float64 `json:"p99_over_ceiling,omitempty"`
+	// SignaturesPerRequest is, for signatures-upload-batch, the number of
+	// signatures in each request (K).
+	SignaturesPerRequest int `json:"signatures_per_request,omitempty"`
 	// RatioToVerifyBound is, for signatures-upload against the server,
-	// the throughput over the bare ed25519 verification rate.
+	// the throughput over the bare ed25519 verification rate; for
+	// signatures-upload-batch, over that rate divided by
+	// SignaturesPerRequest.
 	RatioToVerifyBound *float64 `json:"ratio_to_verify_bound,omitempty"`
 	// RatioToCeilingPlusVerify is, for signatures-upload against the
 	// server, the throughput over the rate of a handler that would do the
 	// ceiling's work plus one verification per request:
-	// 1 / (1/ceiling + 1/verifications per s). Informational: on a machine
+	// 1 / (1/ceiling + 1/verifications per s); for signatures-upload-batch,
+	// plus K verifications: 1 / (1/ceiling + K/verifications per s). Informational: on a machine
 	// where one verification costs more than an HTTP round trip, the bound
 	// of RatioToVerifyBound is above the HTTP ceiling itself.
 	RatioToCeilingPlusVerify *float64 `json:"ratio_to_ceiling_plus_verify,omitempty"`
@@ -265,7 +284,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rep := &Report{}
 	for _, sc := range cfg.Scenarios {
-		if sc == SignaturesUpload && rep.Baseline == nil {
+		if (sc == SignaturesUpload || sc == SignaturesUploadBatch) && rep.Baseline == nil {
 			d := cfg.VerifyDuration
 			if d == 0 {
 				d = 1500 * time.Millisecond
@@ -309,6 +328,8 @@ func runScenario(ctx context.Context, cfg Config, sc Scenario, pop *population, 
 		pl, err = keysQueryPlan(pop, cfg.QueryUsers, cfg.Devices)
 	case SignaturesUpload:
 		pl, err = signaturesUploadPlan(pop, cfg.Clients)
+	case SignaturesUploadBatch:
+		pl, err = signaturesUploadBatchPlan(pop, cfg.Clients, cfg.SignaturesPerRequest)
 	case KeysUpload:
 		pl, err = keysUploadPlan(pop, cfg.Clients, cfg.uploadsBudget())
 	case SyncWake, SyncWakeFanout:
@@ -400,6 +421,9 @@ func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWak
 		RSSPeakBytes: lr.rssPeak,
 		RSSOf:        cfg.rssOf(against),
 	}
+	if sc == SignaturesUploadBatch {
+		r.SignaturesPerRequest = cfg.SignaturesPerRequest
+	}
 	// CPU figures cover this process only: for a server in another
 	// process they would describe the client alone, so they are left out.
 	cpuMeaningful := lr.cpu > 0 && (!isServer || cfg.ServerInProcess)
@@ -437,7 +461,8 @@ func ratio(a, b float64) *float64 {
 }
 
 // fillRatios sets each server result's ratios to the ceiling result of the
-// same scenario and, for signatures-upload, to the verification bound.
+// same scenario and, for signatures-upload and signatures-upload-batch, to
+// the verification bound (K verifications per request for the batch).
 func (r *Report) fillRatios() {
 	ceil := map[string]Result{}
 	for _, x := range r.Results {
@@ -459,10 +484,18 @@ func (r *Report) fillRatios() {
 				x.CPUPerRequestOverCeiling = ratio(x.CPUMicrosPerRequest, c.CPUMicrosPerRequest)
 			}
 		}
-		if x.Scenario == string(SignaturesUpload) && r.Baseline != nil {
-			x.RatioToVerifyBound = ratio(x.ThroughputRPS, r.Baseline.VerifiesPerS)
-			if c, ok := ceil[x.Scenario]; ok && c.ThroughputRPS > 0 && r.Baseline.VerifiesPerS > 0 {
-				bound := 1 / (1/c.ThroughputRPS + 1/r.Baseline.VerifiesPerS)
+		perRequest := 0 // verifications per request
+		switch Scenario(x.Scenario) {
+		case SignaturesUpload:
+			perRequest = 1
+		case SignaturesUploadBatch:
+			perRequest = x.SignaturesPerRequest
+		}
+		if perRequest > 0 && r.Baseline != nil && r.Baseline.VerifiesPerS > 0 {
+			k := float64(perRequest)
+			x.RatioToVerifyBound = ratio(x.ThroughputRPS, r.Baseline.VerifiesPerS/k)
+			if c, ok := ceil[x.Scenario]; ok && c.ThroughputRPS > 0 {
+				bound := 1 / (1/c.ThroughputRPS + k/r.Baseline.VerifiesPerS)
 				x.RatioToCeilingPlusVerify = ratio(x.ThroughputRPS, bound)
 			}
 		}
@@ -487,6 +520,11 @@ func evaluateTargets(cfg Config, r *Report) []Target {
 		case SignaturesUpload:
 			if x.RatioToVerifyBound != nil {
 				out = append(out, target("signatures-upload throughput / bare ed25519 verifications per s >= 0.6", *x.RatioToVerifyBound, 0.6, true, true))
+			}
+		case SignaturesUploadBatch:
+			if x.RatioToVerifyBound != nil {
+				k := x.SignaturesPerRequest
+				out = append(out, target(fmt.Sprintf("signatures-upload-batch (%d signatures) throughput / (bare ed25519 verifications per s / %d) >= 0.6", k, k), *x.RatioToVerifyBound, 0.6, true, true))
 			}
 		case KeysUpload:
 			if x.RatioToCeiling != nil {

@@ -46,6 +46,8 @@ func TestParseScenarios(t *testing.T) {
 		{"", AllScenarios(), false},
 		{"keys-query", []Scenario{KeysQuery}, false},
 		{"sync-wake, keys-upload", []Scenario{SyncWake, KeysUpload}, false},
+		{"signatures-upload,signatures-upload-batch", []Scenario{SignaturesUpload, SignaturesUploadBatch}, false},
+		{"signatures-upload-batches", nil, true},
 		{"keys-querry", nil, true},
 		{"all,keys-query", nil, true},
 	}
@@ -93,6 +95,15 @@ func TestConfigValidate(t *testing.T) {
 		{"signatures need two users", func(c *Config) { c.Users, c.QueryUsers = 1, 1; c.Scenarios = []Scenario{SignaturesUpload} }, false},
 		{"one user without signatures", func(c *Config) { c.Users, c.QueryUsers = 1, 1; c.Scenarios = []Scenario{KeysQuery} }, true},
 		{"negative verify duration", func(c *Config) { c.VerifyDuration = -1 }, false},
+		{"batch needs K+1 users", func(c *Config) { c.Users, c.QueryUsers = 16, 1 }, false},
+		{"batch with exactly K+1 users", func(c *Config) { c.Users, c.QueryUsers = 17, 1 }, true},
+		{"batch with a smaller K", func(c *Config) { c.Users, c.QueryUsers, c.SignaturesPerRequest = 5, 1, 4 }, true},
+		{"few users without the batch", func(c *Config) { c.Users, c.QueryUsers = 5, 1; c.Scenarios = []Scenario{SignaturesUpload} }, true},
+		{"zero signatures per request", func(c *Config) { c.SignaturesPerRequest = 0 }, false},
+		{"too many signatures per request", func(c *Config) {
+			c.SignaturesPerRequest = MaxSignaturesPerRequest + 1
+			c.Users = MaxSignaturesPerRequest + 2
+		}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,17 +126,19 @@ func TestEvaluateTargets(t *testing.T) {
 	rep := &Report{Results: []Result{
 		{Scenario: "keys-query", Against: "server", RatioToCeiling: f(0.6), P99Ms: 12},
 		{Scenario: "signatures-upload", Against: "server", RatioToVerifyBound: f(0.5)},
+		{Scenario: "signatures-upload-batch", Against: "server", SignaturesPerRequest: 16, RatioToVerifyBound: f(0.61)},
 		{Scenario: "keys-upload", Against: "server", RatioToCeiling: f(0.3), Errors: 2},
 		{Scenario: "sync-wake", Against: "server", P99Ms: 4.9},
 		{Scenario: "sync-wake", Against: "ceiling", P99Ms: 99},
 	}}
 	want := map[string]bool{
-		"keys-query throughput / ceiling >= 0.5":                                 true,
-		"keys-query p99 ms < 10":                                                 false,
-		"signatures-upload throughput / bare ed25519 verifications per s >= 0.6": false,
-		"keys-upload (5 one-time keys) throughput / ceiling >= 0.3":              true,
-		"keys-upload errors == 0":                                                false,
-		"sync-wake p99 ms < 5":                                                   true,
+		"keys-query throughput / ceiling >= 0.5":                                                              true,
+		"keys-query p99 ms < 10":                                                                              false,
+		"signatures-upload throughput / bare ed25519 verifications per s >= 0.6":                              false,
+		"signatures-upload-batch (16 signatures) throughput / (bare ed25519 verifications per s / 16) >= 0.6": true,
+		"keys-upload (5 one-time keys) throughput / ceiling >= 0.3":                                           true,
+		"keys-upload errors == 0":                                                                             false,
+		"sync-wake p99 ms < 5":                                                                                true,
 	}
 	got := evaluateTargets(cfg, rep)
 	if len(got) != len(want) {
@@ -155,6 +168,8 @@ func TestFillRatios(t *testing.T) {
 			{Scenario: "signatures-upload", Against: "server", ThroughputRPS: 700},
 			{Scenario: "sync-wake", Against: "ceiling", ThroughputRPS: 10, P99Ms: 0},
 			{Scenario: "sync-wake", Against: "server", ThroughputRPS: 10, P99Ms: 1},
+			{Scenario: "signatures-upload-batch", Against: "ceiling", ThroughputRPS: 1000, SignaturesPerRequest: 4},
+			{Scenario: "signatures-upload-batch", Against: "server", ThroughputRPS: 200, SignaturesPerRequest: 4},
 		},
 	}
 	rep.fillRatios()
@@ -168,6 +183,17 @@ func TestFillRatios(t *testing.T) {
 	// Ceiling 1000/s and 1000 verifications/s make 500/s together.
 	if r := rep.Results[3].RatioToCeilingPlusVerify; r == nil || *r != 1.4 {
 		t.Errorf("signatures-upload ceiling+verify ratio %v", r)
+	}
+	// K=4: the bound is 1000/4 = 250 requests/s; with the ceiling,
+	// 1 / (1/1000 + 4/1000) = 200 requests/s.
+	if r := rep.Results[7].RatioToVerifyBound; r == nil || *r != 0.8 {
+		t.Errorf("signatures-upload-batch bound ratio %v", r)
+	}
+	if r := rep.Results[7].RatioToCeilingPlusVerify; r == nil || *r != 1 {
+		t.Errorf("signatures-upload-batch ceiling+verify ratio %v", r)
+	}
+	if rep.Results[6].RatioToVerifyBound != nil || rep.Results[1].RatioToVerifyBound != nil {
+		t.Error("a verification ratio outside the server's signature scenarios")
 	}
 	sw := rep.Results[5]
 	if sw.RatioToCeiling != nil || sw.P99OverCeiling != nil {
@@ -234,6 +260,7 @@ func TestRunCeilingOnly(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Mode = ModeCeiling
 	cfg.Users, cfg.QueryUsers, cfg.Clients = 12, 4, 4
+	cfg.SignaturesPerRequest = 4
 	cfg.Duration = 150 * time.Millisecond
 	cfg.MaxRequests = 400
 	cfg.VerifyDuration = 100 * time.Millisecond
@@ -274,6 +301,7 @@ func TestRunBothAgainstFake(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ServerURL = ls.URL
 	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 6, 2, 3, 3
+	cfg.SignaturesPerRequest = 4
 	cfg.Duration = 150 * time.Millisecond
 	cfg.MaxRequests = 300
 	cfg.VerifyDuration = 100 * time.Millisecond

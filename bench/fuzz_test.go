@@ -42,7 +42,7 @@ func FuzzCheckNoFailures(f *testing.F) {
 // FuzzParseScenarios: whatever parses names only known scenarios, and
 // joining the result parses back to the same list.
 func FuzzParseScenarios(f *testing.F) {
-	for _, s := range []string{"all", "", "keys-query", "sync-wake,keys-upload", " signatures-upload ", "x", ",,"} {
+	for _, s := range []string{"all", "", "keys-query", "sync-wake,keys-upload", " signatures-upload ", "x", ",,", "signatures-upload-batch", "signatures-upload,signatures-upload-batch", "signatures-upload-batch,"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

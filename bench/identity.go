@@ -158,9 +158,8 @@ func (u *user) deviceCrossSignaturesBody() ([]byte, error) {
 	return json.Marshal(map[string]map[string]json.RawMessage{u.id: objs})
 }
 
-// signOtherMasterBody is the /keys/signatures/upload body with u's
-// user-signing key's signature over other's master key.
-func (u *user) signOtherMasterBody(other *user) ([]byte, error) {
+// signOtherMaster is other's master key signed by u's user-signing key.
+func (u *user) signOtherMaster(other *user) (json.RawMessage, error) {
 	master, err := other.masterKey()
 	if err != nil {
 		return nil, err
@@ -168,6 +167,16 @@ func (u *user) signOtherMasterBody(other *user) ([]byte, error) {
 	signed, err := signedjson.Sign(master, u.id, u.usk.keyID(), u.usk.priv)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s signing %s: %w", u.id, other.id, err)
+	}
+	return signed, nil
+}
+
+// signOtherMasterBody is the /keys/signatures/upload body with u's
+// user-signing key's signature over other's master key.
+func (u *user) signOtherMasterBody(other *user) ([]byte, error) {
+	signed, err := u.signOtherMaster(other)
+	if err != nil {
+		return nil, err
 	}
 	return json.Marshal(map[string]map[string]json.RawMessage{other.id: {other.master.b64: signed}})
 }

@@ -21,6 +21,10 @@ const (
 	// SignaturesUpload: POST /keys/signatures/upload, each request the
 	// caller's user-signing key's signature over another user's master key.
 	SignaturesUpload Scenario = "signatures-upload"
+	// SignaturesUploadBatch: POST /keys/signatures/upload, each request
+	// Config.SignaturesPerRequest signatures by the caller's user-signing
+	// key over as many other users' master keys.
+	SignaturesUploadBatch Scenario = "signatures-upload-batch"
 	// KeysUpload: POST /keys/upload with OTKsPerUpload fresh signed
 	// one-time keys.
 	KeysUpload Scenario = "keys-upload"
@@ -35,7 +39,7 @@ const (
 
 // AllScenarios returns every scenario in the order "all" runs them.
 func AllScenarios() []Scenario {
-	return []Scenario{KeysQuery, SignaturesUpload, KeysUpload, SyncWake, SyncWakeFanout}
+	return []Scenario{KeysQuery, SignaturesUpload, SignaturesUploadBatch, KeysUpload, SyncWake, SyncWakeFanout}
 }
 
 // ParseScenarios parses a --scenario value: "all" or a comma-separated list
@@ -52,7 +56,7 @@ func ParseScenarios(s string) ([]Scenario, error) {
 			known = known || k == sc
 		}
 		if !known {
-			return nil, fmt.Errorf("%w: unknown scenario %q (want all, keys-query, signatures-upload, keys-upload, sync-wake or sync-wake-fanout)", ErrConfig, name)
+			return nil, fmt.Errorf("%w: unknown scenario %q (want all, keys-query, signatures-upload, signatures-upload-batch, keys-upload, sync-wake or sync-wake-fanout)", ErrConfig, name)
 		}
 		out = append(out, sc)
 	}
@@ -206,6 +210,92 @@ func signaturesUploadPlan(p *population, clients int) (*plan, error) {
 		return nil
 	}
 	return &plan{next: next, check: checkNoFailures, probe: probe}, nil
+}
+
+// signaturesUploadBatchPlan gives each worker's user its user-signing key's
+// signatures over every other user's master key, signed now, and sends them
+// k to a request: request r of a caller carries the signatures over the
+// others at offsets r·k+1 … r·k+k (modulo the n−1 others), so k distinct
+// users per request and, over the caller's cycle of requests, every other
+// user as often as any. After the cycle the same requests are sent again.
+func signaturesUploadBatchPlan(p *population, clients, k int) (*plan, error) {
+	n := len(p.users)
+	if k < 1 || n < k+1 {
+		return nil, fmt.Errorf("%w: signatures-upload-batch with %d signatures per request needs at least %d users, have %d", ErrConfig, k, k+1, n)
+	}
+	others := n - 1
+	// The cycle: the smallest number of requests after which the offsets
+	// come back to the start, others / gcd(others, k).
+	requests := others / gcd(others, k)
+	callers := min(clients, n)
+	bodies := make([][][]byte, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for c := range callers {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			u := p.users[c]
+			signed := make([]json.RawMessage, others) // signed[j-1]: over user c+j
+			for j := 1; j < n; j++ {
+				obj, err := u.signOtherMaster(p.users[(c+j)%n])
+				if err != nil {
+					errs[c] = err
+					return
+				}
+				signed[j-1] = obj
+			}
+			bodies[c] = make([][]byte, requests)
+			for r := range requests {
+				body := make(map[string]map[string]json.RawMessage, k)
+				for i := range k {
+					j := (r*k+i)%others + 1
+					o := p.users[(c+j)%n]
+					body[o.id] = map[string]json.RawMessage{o.master.b64: signed[j-1]}
+				}
+				b, err := json.Marshal(body)
+				if err != nil {
+					errs[c] = fmt.Errorf("bench: batch body: %w", err)
+					return
+				}
+				bodies[c][r] = b
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	next := func(w, seq int, _ *[]byte) (request, bool, error) {
+		u := p.users[w%n]
+		mine := bodies[w%n]
+		return request{method: http.MethodPost, path: pathSigsUpload, token: u.devices[0].token, body: mine[seq%len(mine)]}, true, nil
+	}
+	probe := func(ctx context.Context, e endpoint) error {
+		var r signatureUploadResponse
+		if err := e.call(ctx, http.MethodPost, pathSigsUpload, p.users[0].devices[0].token, bodies[0][0], &r); err != nil {
+			return err
+		}
+		if r.Failures == nil {
+			return fmt.Errorf("%w: signatures-upload-batch answer has no failures object", ErrBadResponse)
+		}
+		if len(r.Failures) != 0 {
+			return fmt.Errorf("%w: signatures-upload-batch failures %v", ErrBadResponse, r.Failures)
+		}
+		return nil
+	}
+	return &plan{next: next, check: checkNoFailures, probe: probe}, nil
+}
+
+// gcd is the greatest common divisor of two positive integers.
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // keysUploadPlan gives each worker a pool of one-time keys signed by its

@@ -24,12 +24,20 @@ func TestRunAgainstServer(t *testing.T) {
 	cfg.ServerURL = srv.URL
 	cfg.ServerInProcess = true
 	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 6, 2, 3, 3
+	cfg.SignaturesPerRequest = 4
 	cfg.Duration = 150 * time.Millisecond
 	cfg.MaxRequests = 200
 	cfg.VerifyDuration = 100 * time.Millisecond
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	batchTarget := false
+	for _, tg := range rep.Targets {
+		batchTarget = batchTarget || tg.Name == "signatures-upload-batch (4 signatures) throughput / (bare ed25519 verifications per s / 4) >= 0.6"
+	}
+	if !batchTarget {
+		t.Errorf("no signatures-upload-batch target in %+v", rep.Targets)
 	}
 	if len(rep.Results) != 2*len(AllScenarios()) {
 		t.Fatalf("%d results", len(rep.Results))
@@ -42,6 +50,10 @@ func TestRunAgainstServer(t *testing.T) {
 			}
 			if r.Scenario == string(SignaturesUpload) && r.RatioToVerifyBound == nil {
 				t.Error("signatures-upload without its verification bound")
+			}
+			if r.Scenario == string(SignaturesUploadBatch) &&
+				(r.RatioToVerifyBound == nil || r.RatioToCeilingPlusVerify == nil || r.SignaturesPerRequest != 4) {
+				t.Errorf("signatures-upload-batch without its ratios or K: %+v", r)
 			}
 		}
 	}

@@ -79,6 +79,9 @@ func Soak(ctx context.Context, cfg Config, total time.Duration, sample func(Soak
 		return SoakSummary{}, fmt.Errorf("%w: a soak runs against the server", ErrConfig)
 	}
 	cfg.Mode = ModeServer
+	// The soak drives its own mix, not cfg.Scenarios: a scenario's needs
+	// (signatures-upload-batch's K+1 users) do not apply to it.
+	cfg.Scenarios = []Scenario{KeysQuery, SignaturesUpload, KeysUpload}
 	if err := cfg.Validate(); err != nil {
 		return SoakSummary{}, err
 	}

@@ -37,6 +37,10 @@ concurrent clients for --duration (and at most --max-requests requests):
   keys-query         POST /keys/query for --query-users users per request
   signatures-upload  POST /keys/signatures/upload: the caller's user-signing
                      key over another user's master key (signed beforehand)
+  signatures-upload-batch
+                     the same with --signatures-per-request (K) signatures
+                     over K other users' master keys per request (needs at
+                     least K+1 users)
   keys-upload        POST /keys/upload with 5 fresh signed one-time keys
                      (signed beforehand)
   sync-wake          the delay from a watched user's change (its HTTP 200)
@@ -48,8 +52,9 @@ By default (--both) each scenario runs first against a bare net/http handler
 that only parses the JSON body and answers a fixed object (the ceiling: the
 HTTP+JSON floor of this machine), then against the server, and the server's
 figures are reported as ratios to the ceiling measured in the same run.
-signatures-upload is also compared with bare ed25519 verification measured in
-the same run. --ceiling runs only the ceiling; --both=false only the server.
+signatures-upload and signatures-upload-batch are also compared with bare
+ed25519 verification measured in the same run (K verifications per request
+for the batch). --ceiling runs only the ceiling; --both=false only the server.
 
 Without --server an in-process server is started on a temporary data
 directory and 127.0.0.1; --server URL uses a running server, which must be on
@@ -138,7 +143,8 @@ and a "soak-summary": flat RSS means no per-request growth.`,
 	f.IntVar(&cfg.Clients, "clients", def.Clients, "concurrent clients")
 	f.DurationVar(&cfg.Duration, "duration", def.Duration, "length of each timed phase")
 	f.Int64Var(&cfg.MaxRequests, "max-requests", def.MaxRequests, "most requests of each timed phase")
-	f.StringVar(&scenario, "scenario", "all", "all, or a comma-separated list of keys-query, signatures-upload, keys-upload, sync-wake, sync-wake-fanout")
+	f.IntVar(&cfg.SignaturesPerRequest, "signatures-per-request", def.SignaturesPerRequest, "signatures per signatures-upload-batch request (K; needs at least K+1 --users)")
+	f.StringVar(&scenario, "scenario", "all", "all, or a comma-separated list of keys-query, signatures-upload, signatures-upload-batch, keys-upload, sync-wake, sync-wake-fanout")
 	f.BoolVar(&ceilingOnly, "ceiling", false, "run only the bare HTTP+JSON handler (no server needed)")
 	f.BoolVar(&both, "both", true, "run the ceiling, then the server, and report ratios (--both=false: server only)")
 	f.DurationVar(&soak, "soak", 0, "run a mixed load for this long, sampling RSS every 10 s")

@@ -23,7 +23,7 @@ func benchLines(t *testing.T, out string) []map[string]any {
 }
 
 func TestBenchCeilingCLI(t *testing.T) {
-	code, out, errs := runCLI(t, "", "bench", "--ceiling", "--users", "8", "--query-users", "3", "--clients", "2",
+	code, out, errs := runCLI(t, "", "bench", "--ceiling", "--users", "8", "--query-users", "3", "--clients", "2", "--signatures-per-request", "4",
 		"--duration", "200ms", "--max-requests", "200", "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -52,7 +52,7 @@ func TestBenchCeilingCLI(t *testing.T) {
 			t.Errorf("unexpected object %v", o)
 		}
 	}
-	for _, sc := range []string{"keys-query", "signatures-upload", "keys-upload", "sync-wake", "sync-wake-fanout"} {
+	for _, sc := range []string{"keys-query", "signatures-upload", "signatures-upload-batch", "keys-upload", "sync-wake", "sync-wake-fanout"} {
 		if !results[sc] {
 			t.Errorf("no result for %s", sc)
 		}
@@ -69,6 +69,8 @@ func TestBenchCLIErrors(t *testing.T) {
 		{"not loopback", []string{"--server", "http://192.0.2.1:8008", "--scenario", "keys-query"}, "not on a loopback"},
 		{"ceiling and both", []string{"--ceiling", "--both"}, "exclude each other"},
 		{"zero users", []string{"--ceiling", "--users", "0"}, "users is 0"},
+		{"batch without enough users", []string{"--ceiling", "--users", "8", "--query-users", "3"}, "needs at least 17 users"},
+		{"zero signatures per request", []string{"--ceiling", "--signatures-per-request", "0"}, "signatures-per-request is 0"},
 		{"soak against the ceiling", []string{"--ceiling", "--soak", "1s"}, "soak"},
 		{"bad duration", []string{"--ceiling", "--duration", "forever"}, "invalid argument"},
 		{"arguments", []string{"--ceiling", "extra"}, "unknown command"},
