@@ -49,7 +49,9 @@ func (s *Server) requirePassword(ctx context.Context, c *caller, auth *api.AuthD
 	}
 	if auth.Session != "" {
 		sess, err := s.st.GetUIASession(ctx, auth.Session)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && sess.UserID != c.UserID) {
+		// An expired session the sweep has not deleted yet is unknown too:
+		// the answer must not depend on when the sweep last ran.
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (sess.UserID != c.UserID || sess.CreatedMs < s.uiaCutoffMs(s.now()))) {
 			return s.challenge(ctx, c.UserID, loginPassword, api.CodeForbidden, "unknown session")
 		}
 		if err != nil {

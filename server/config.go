@@ -33,6 +33,14 @@ type Config struct {
 	MaxOneTimeKeysPerUpload int `toml:"max_one_time_keys_per_upload"`
 	// MaxToDeviceMessages caps the messages of one /sendToDevice.
 	MaxToDeviceMessages int `toml:"max_to_device_messages"`
+	// UIASessionLifetime is how long a user-interactive auth session may be
+	// used after it was created. An older one is answered as an unknown
+	// session, and the periodic sweep deletes it.
+	UIASessionLifetime Duration `toml:"uia_session_lifetime"`
+	// ToDeviceTxnRetention is how long a /sendToDevice transaction ID is
+	// remembered: a retry within it is not delivered again; after it the
+	// sweep may forget the ID, and a re-send is a new message.
+	ToDeviceTxnRetention Duration `toml:"to_device_txn_retention"`
 }
 
 // RegistrationConfig configures account creation.
@@ -80,7 +88,8 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // DefaultConfig returns the defaults: server name localhost, 1 MiB bodies
 // (32 MiB for key-backup uploads), generous rate limits, argon2id t=3
-// m=64MiB p=4.
+// m=64MiB p=4, UIA sessions valid for 15 minutes, to-device transaction IDs
+// remembered for 24 hours.
 func DefaultConfig() Config {
 	return Config{
 		ServerName:         "localhost",
@@ -96,6 +105,8 @@ func DefaultConfig() Config {
 		MaxQueryUsers:           1000,
 		MaxOneTimeKeysPerUpload: 1000,
 		MaxToDeviceMessages:     1000,
+		UIASessionLifetime:      Duration{15 * time.Minute},
+		ToDeviceTxnRetention:    Duration{24 * time.Hour},
 	}
 }
 
@@ -126,6 +137,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSignaturesPerUpload <= 0 || c.MaxQueryUsers <= 0 || c.MaxOneTimeKeysPerUpload <= 0 || c.MaxToDeviceMessages <= 0 {
 		return fmt.Errorf("max_* limits must be positive")
+	}
+	if c.UIASessionLifetime.Duration <= 0 {
+		return fmt.Errorf("uia_session_lifetime must be positive")
+	}
+	if c.ToDeviceTxnRetention.Duration <= 0 {
+		return fmt.Errorf("to_device_txn_retention must be positive")
 	}
 	return nil
 }

@@ -17,12 +17,21 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	handler  http.Handler
+	// deleted counts rows removed by the expiry sweep, by kind.
+	deleted *prometheus.CounterVec
+	handler http.Handler
 }
 
+// Values of the kind label of vouch_expired_deleted_total.
+const (
+	expiredUIA = "uia_session"
+	expiredTxn = "to_device_txn"
+)
+
 // newMetrics registers request counts by route and status, a latency
-// histogram by route, the number of long-polling /sync requests (read from
-// waiters when scraped), and the Go runtime and process collectors.
+// histogram by route, the rows deleted by the expiry sweep, the number of
+// long-polling /sync requests (read from waiters when scraped), and the Go
+// runtime and process collectors.
 func newMetrics(waiters func() int) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
@@ -36,10 +45,19 @@ func newMetrics(waiters func() int) *metrics {
 			Help:    "Request latency by route.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
+		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vouch_expired_deleted_total",
+			Help: "Expired records deleted by the periodic sweep, by kind (uia_session, to_device_txn).",
+		}, []string{"kind"}),
 	}
+	// Both kinds are exported from the start, at zero, rather than only
+	// after their first deletion.
+	m.deleted.WithLabelValues(expiredUIA)
+	m.deleted.WithLabelValues(expiredTxn)
 	reg.MustRegister(
 		m.requests,
 		m.latency,
+		m.deleted,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vouch_sync_waiters",
 			Help: "Long-polling /sync requests.",
@@ -55,4 +73,10 @@ func newMetrics(waiters func() int) *metrics {
 func (m *metrics) observe(route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// expired counts rows deleted by one expiry sweep.
+func (m *metrics) expired(uia, txns int) {
+	m.deleted.WithLabelValues(expiredUIA).Add(float64(uia))
+	m.deleted.WithLabelValues(expiredTxn).Add(float64(txns))
 }

@@ -10,6 +10,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -50,13 +51,20 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	queryBufs sync.Pool // of *queryAnswer (query.go)
+	// The expiry sweep (sweepLoop): its interval, and the channel closed
+	// when its goroutine has returned.
+	sweepEvery time.Duration
+	sweepDone  chan struct{}
 }
 
 // Close makes every long-polling /sync return at once (with what it has) so
-// that a graceful shutdown does not wait for their timeouts. The server keeps
-// answering other requests.
+// that a graceful shutdown does not wait for their timeouts, and stops the
+// periodic expiry sweep, waiting for a sweep in progress to end (so the
+// store may be closed afterwards). The server keeps answering other
+// requests.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
+	<-s.sweepDone
 }
 
 // Option changes how New builds a Server.
@@ -65,6 +73,21 @@ type Option func(*Server)
 // WithNotifier replaces the in-process /sync wake-up (for example with one
 // fed by PostgreSQL LISTEN/NOTIFY when several processes share a database).
 func WithNotifier(n Notifier) Option { return func(s *Server) { s.notifier = n } }
+
+// WithClock replaces time.Now as the server's clock (UIA session and
+// transaction-ID expiry, registration nonces, creation times), so that tests
+// can move time. now must be safe for concurrent use.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithSweepInterval sets how often the expiry sweep runs (default
+// [DefaultSweepInterval]); d <= 0 keeps the default.
+func WithSweepInterval(d time.Duration) Option {
+	return func(s *Server) {
+		if d > 0 {
+			s.sweepEvery = d
+		}
+	}
+}
 
 // New returns a server over st. log receives one line per failed request
 // and never a secret.
@@ -83,13 +106,69 @@ func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server,
 		nonces:   newNonceSet(),
 		now:      time.Now,
 		closing:  make(chan struct{}),
+
+		sweepEvery: DefaultSweepInterval,
+		sweepDone:  make(chan struct{}),
 	}
 	s.metrics = newMetrics(s.syncWaiters)
 	for _, o := range opts {
 		o(s)
 	}
 	s.routes()
+	go s.sweepLoop()
 	return s, nil
+}
+
+// DefaultSweepInterval is how often the server deletes expired UIA sessions
+// and to-device transaction IDs.
+const DefaultSweepInterval = time.Minute
+
+// sweepLoop runs SweepExpired every sweepEvery (the first one an interval
+// after the start) until Close. Every instance sharing a PostgreSQL database
+// runs its own; the deletes are idempotent, so that only costs a few
+// redundant statements.
+func (s *Server) sweepLoop() {
+	defer close(s.sweepDone)
+	t := time.NewTicker(s.sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+		}
+		// A sweep in progress is not cut short by Close: it is a few short
+		// transactions, and Close waits for it so the store can close.
+		if _, _, err := s.SweepExpired(context.Background()); err != nil {
+			s.log.Warn("expiry sweep failed", "err", err)
+		}
+	}
+}
+
+// SweepExpired deletes the UIA sessions older than uia_session_lifetime and
+// the to-device transaction IDs older than to_device_txn_retention, as
+// measured by the server's clock, counts them in
+// vouch_expired_deleted_total and returns the counts. The server runs it
+// periodically; calling it in between is harmless.
+func (s *Server) SweepExpired(ctx context.Context) (uia, txns int, err error) {
+	now := s.now()
+	uia, txns, err = s.st.DeleteExpired(ctx, s.uiaCutoffMs(now), now.Add(-s.cfg.ToDeviceTxnRetention.Duration).UnixMilli())
+	// Rows deleted by the batches that committed before a failure are gone
+	// too, so they are counted either way.
+	s.metrics.expired(uia, txns)
+	if err != nil {
+		return uia, txns, fmt.Errorf("sweep expired records: %w", err)
+	}
+	if uia+txns > 0 {
+		s.log.Debug("expired records deleted", "uia_sessions", uia, "to_device_txns", txns)
+	}
+	return uia, txns, nil
+}
+
+// uiaCutoffMs is the creation time (Unix ms) before which a UIA session has
+// expired at now.
+func (s *Server) uiaCutoffMs(now time.Time) int64 {
+	return now.Add(-s.cfg.UIASessionLifetime.Duration).UnixMilli()
 }
 
 // Handler returns the HTTP handler with all middleware.

@@ -10,7 +10,9 @@ import (
 )
 
 // sendToDevice answers PUT /sendToDevice/{eventType}/{txnId}. A replayed
-// transaction ID of the same device stores nothing and answers {} again.
+// transaction ID of the same device stores nothing and answers {} again, as
+// long as the ID is remembered: to_device_txn_retention after its first use
+// the sweep may forget it, and a re-send is then delivered as new.
 func (s *Server) sendToDevice(r *http.Request, c *caller) (any, error) {
 	typ, txn := r.PathValue("eventType"), r.PathValue("txnId")
 	if typ == "" || txn == "" || len(typ) > 255 || len(txn) > 255 {

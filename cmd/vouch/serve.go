@@ -171,6 +171,8 @@ TOML file (every key optional):
   max_query_users = 1000
   max_one_time_keys_per_upload = 1000
   max_to_device_messages = 1000
+  uia_session_lifetime = "15m"     # an older auth session is unknown
+  to_device_txn_retention = "24h"  # a retried sendToDevice txn ID is deduplicated this long
   [registration]
   open = true                      # default: true only for localhost
   registration_shared_secret = ""  # enables /_synapse/admin/v1/register
