@@ -370,8 +370,9 @@ func FuzzDecodePublicKey(f *testing.F) {
 	})
 }
 
-// The three benchmarks below put the new check next to what it protects:
-// BenchmarkCheckPublicKey is the point check alone, BenchmarkDecodePublicKey
+// The benchmarks below put the new check next to what it protects:
+// BenchmarkCheckPublicKey is the point check alone, BenchmarkSmallOrderTest
+// its small-order part, BenchmarkDecodePublicKey
 // the whole decoder (base64 included), BenchmarkEd25519Verify one
 // crypto/ed25519 verification of a 256-byte message.
 
@@ -386,6 +387,25 @@ func BenchmarkCheckPublicKey(b *testing.B) {
 	for b.Loop() {
 		if err := checkPublicKey(pub); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSmallOrderTest is the small-order test alone on a point already
+// decoded: three doublings and a comparison. The rest of checkPublicKey is
+// the decoding (SetBytes, one field square root), which is what tells a
+// point from a non-point and which ed25519.Verify does too.
+func BenchmarkSmallOrderTest(b *testing.B) {
+	_, pub := benchKey()
+	p, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var q edwards25519.Point
+	id := edwards25519.NewIdentityPoint()
+	for b.Loop() {
+		if q.MultByCofactor(p).Equal(id) == 1 {
+			b.Fatal("small order")
 		}
 	}
 }
