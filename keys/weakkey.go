@@ -40,10 +40,10 @@ func checkPublicKey(b []byte) error {
 	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return fmt.Errorf("%w: %w: ed25519 key is a point of small order", ErrInvalidKey, ErrWeakKey)
 	}
-	// Only y = 0 and y = 1 (both of small order, refused above) have an
-	// encoding with x = 0, so what is left to refuse is a y coordinate of p
-	// or more: the low 255 bits, little-endian, at least
-	// p = 2^255 - 19 = 0x7fff…ffed.
+	// The points with x = 0 are y = 1 (the identity) and y = p - 1 (order
+	// 2), both refused above, so a set sign bit with x = 0 cannot reach
+	// here; what is left to refuse is a y coordinate of p or more: the low
+	// 255 bits, little-endian, at least p = 2^255 - 19 = 0x7fff…ffed.
 	if yNotReduced(b) {
 		return fmt.Errorf("%w: ed25519 key is not canonically encoded", ErrInvalidKey)
 	}
