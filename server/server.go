@@ -129,17 +129,27 @@ const DefaultSweepInterval = time.Minute
 // redundant statements.
 func (s *Server) sweepLoop() {
 	defer close(s.sweepDone)
+	// Close cancels a sweep in progress (a store that hangs must not hold
+	// up the shutdown) and waits for this goroutine, so the store is closed
+	// only after it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	t := time.NewTicker(s.sweepEvery)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.closing:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		// A sweep in progress is not cut short by Close: it is a few short
-		// transactions, and Close waits for it so the store can close.
-		if _, _, err := s.SweepExpired(context.Background()); err != nil {
+		if _, _, err := s.SweepExpired(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("expiry sweep failed", "err", err)
 		}
 	}
