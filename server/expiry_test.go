@@ -79,8 +79,8 @@ func TestUIASessionExpires(t *testing.T) {
 		expired bool
 	}{
 		{"fresh", 0, false, false},
-		{"just within the lifetime", 14*time.Minute, false, false},
-		{"within the lifetime, after a sweep", 14*time.Minute, true, false},
+		{"just within the lifetime", 14 * time.Minute, false, false},
+		{"within the lifetime, after a sweep", 14 * time.Minute, true, false},
 		{"expired, not swept yet", 15*time.Minute + time.Second, false, true},
 		{"expired and swept", 15*time.Minute + time.Second, true, true},
 		{"long expired", 48 * time.Hour, false, true},
