@@ -267,7 +267,9 @@ type ToDeviceMessage struct {
 type ToDevice interface {
 	// SendToDevice stores msgs under (sender, senderDevice, txnID) once:
 	// a replay of the same transaction ID stores nothing and returns
-	// duplicate=true. "*" devices expand to every device of the recipient.
+	// duplicate=true, for as long as the ID is remembered (until
+	// [Expiry.DeleteExpired] removes it). "*" devices expand to every
+	// device of the recipient.
 	SendToDevice(ctx context.Context, sender, senderDevice, txnID string, msgs []ToDeviceMessage) (duplicate bool, err error)
 	// ToDeviceMessages deletes the device's messages at positions <= ack and
 	// returns up to limit of the next ones at positions <= to, oldest first.

@@ -43,6 +43,7 @@ type Server struct {
 	// Dir is the store's data directory.
 	Dir string
 
+	srv  *server.Server
 	once sync.Once
 }
 
@@ -58,8 +59,8 @@ func Start(tb testing.TB, mod ...func(*server.Config)) *Server {
 // store (to test a restart).
 func StartIn(tb testing.TB, dir string, mod ...func(*server.Config)) *Server {
 	tb.Helper()
-	st, h := open(tb, dir, mod)
-	s := &Server{HTTP: httptest.NewServer(h), Store: st, Dir: dir}
+	st, srv := open(tb, dir, mod)
+	s := &Server{HTTP: httptest.NewServer(srv.Handler()), Store: st, Dir: dir, srv: srv}
 	s.URL = s.HTTP.URL
 	tb.Cleanup(s.Close)
 	return s
@@ -70,6 +71,7 @@ func StartIn(tb testing.TB, dir string, mod ...func(*server.Config)) *Server {
 func (s *Server) Close() {
 	s.once.Do(func() {
 		s.HTTP.Close()
+		s.srv.Close() // its background sweep, before the store goes
 		s.Store.Close()
 	})
 }
@@ -85,14 +87,17 @@ func URL(tb testing.TB, mod ...func(*server.Config)) string {
 // (fuzz targets). The store is closed when tb ends.
 func Handler(tb testing.TB, mod ...func(*server.Config)) http.Handler {
 	tb.Helper()
-	st, h := open(tb, filepath.Join(tb.TempDir(), "data"), mod)
-	tb.Cleanup(func() { st.Close() })
-	return h
+	st, srv := open(tb, filepath.Join(tb.TempDir(), "data"), mod)
+	tb.Cleanup(func() {
+		srv.Close()
+		st.Close()
+	})
+	return srv.Handler()
 }
 
 // open opens the store in dir and builds the server on it; on failure it
 // closes what it opened and fails tb.
-func open(tb testing.TB, dir string, mod []func(*server.Config)) (store.Store, http.Handler) {
+func open(tb testing.TB, dir string, mod []func(*server.Config)) (store.Store, *server.Server) {
 	tb.Helper()
 	st, err := sqlite.Open(context.Background(), dir)
 	if err != nil {
@@ -107,5 +112,5 @@ func open(tb testing.TB, dir string, mod []func(*server.Config)) (store.Store, h
 		st.Close()
 		tb.Fatalf("testserver: new server: %v", err)
 	}
-	return st, srv.Handler()
+	return st, srv
 }
