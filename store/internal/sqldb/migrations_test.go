@@ -11,8 +11,9 @@ import (
 )
 
 // TestMigration4Upgrade builds a version-3 SQLite database holding one-time
-// keys, opens it with New (which applies migration 4) and checks that the
-// keys survived the WITHOUT ROWID rebuild, that one_time_keys_alg is gone,
+// keys and a to-device transaction ID, opens it with New (which applies
+// migrations 4 and 5) and checks that the transaction ID reads as created
+// at 0 (so the first sweep removes it), that the keys survived the WITHOUT ROWID rebuild, that one_time_keys_alg is gone,
 // that claims find the keys by their ID prefix and that the foreign key to
 // devices still cascades.
 func TestMigration4Upgrade(t *testing.T) {
@@ -49,6 +50,7 @@ func TestMigration4Upgrade(t *testing.T) {
 		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'curve25519', 'curve25519:C', x'2263')`,
 		`INSERT INTO one_time_keys VALUES ('@a:x', 'D2', 'curve25519', 'curve25519:D', x'2264')`,
 		`INSERT INTO one_time_key_counts SELECT user_id, device_id, algorithm, COUNT(*) FROM one_time_keys GROUP BY user_id, device_id, algorithm`,
+		`INSERT INTO to_device_txns VALUES ('@a:x', 'D1', 'txn-before-5')`,
 	} {
 		if _, err := raw.ExecContext(ctx, s); err != nil {
 			t.Fatalf("%s: %v", s, err)
@@ -91,6 +93,19 @@ func TestMigration4Upgrade(t *testing.T) {
 	}
 	if counts["signed_curve25519"] != 1 || counts["curve25519"] != 1 || len(counts) != 2 {
 		t.Errorf("counts after upgrade and claim = %v", counts)
+	}
+
+	// Migration 5: a transaction ID stored before it reads created_ms 0 and
+	// goes at the first sweep.
+	var created int64
+	if err := raw.QueryRowContext(ctx, `SELECT created_ms FROM to_device_txns WHERE txn_id = 'txn-before-5'`).Scan(&created); err != nil {
+		t.Fatal(err)
+	}
+	if created != 0 {
+		t.Errorf("pre-migration transaction ID has created_ms %d, want 0", created)
+	}
+	if _, txns, err := db.DeleteExpired(ctx, 0, 1); err != nil || txns != 1 {
+		t.Errorf("first sweep after the upgrade deleted %d transaction IDs (err %v), want 1", txns, err)
 	}
 
 	if _, err := raw.ExecContext(ctx, `DELETE FROM devices WHERE device_id = 'D2'`); err != nil {
