@@ -382,56 +382,137 @@ func (t *tx) keyExists(user, id string, kind store.KeyKind) (bool, error) {
 }
 
 // PutSignatures implements store.Signatures.
+//
+// Per call, each distinct signer key's existence is checked once (an upload
+// of K signatures by one user-signing key checks that key once, not K
+// times), each target's existence is checked by the statement that writes
+// the signature, and the stream positions of all the call's device-list
+// changes are allocated with one nextPositions call.
 func (db *DB) PutSignatures(ctx context.Context, sigs []store.Signature) error {
 	if len(sigs) == 0 {
 		return nil
 	}
-	type change struct{ user, onlyFor string }
 	err := db.inTx(ctx, func(t *tx) error {
-		changes := map[change]bool{}
+		known := make(map[keyRef]bool, len(sigs)+1)
+		changes := make(map[sigChange]bool, len(sigs))
 		for _, s := range sigs {
-			ok, err := t.keyExists(s.TargetUser, s.TargetKey, s.TargetKind)
+			ok, err := t.putSignatureIfTargetExists(s)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				return fmt.Errorf("target %s %s: %w", s.TargetUser, s.TargetKey, store.ErrNotFound)
 			}
-			ok, err = t.keyExists(s.SignerUser, strings.TrimPrefix(s.SignerKeyID, "ed25519:"), s.SignerKind)
+			ok, err = t.keyExistsOnce(known, keyRef{s.SignerUser, strings.TrimPrefix(s.SignerKeyID, "ed25519:"), s.SignerKind})
 			if err != nil {
 				return err
 			}
-			if !ok {
+			if !ok { // the transaction, with the signature just written, is rolled back
 				return fmt.Errorf("signer %s %s: %w", s.SignerUser, s.SignerKeyID, store.ErrNotFound)
 			}
-			if err := t.putSignature(s); err != nil {
-				return err
-			}
-			c := change{user: s.TargetUser}
+			c := sigChange{user: s.TargetUser}
 			if s.SignerKind == store.KindUserSigning {
 				c.onlyFor = s.SignerUser
 			}
 			changes[c] = true
 		}
-		cs := make([]change, 0, len(changes))
-		for c := range changes {
-			cs = append(cs, c)
-		}
-		sort.Slice(cs, func(i, j int) bool {
-			if cs[i].user != cs[j].user {
-				return cs[i].user < cs[j].user
-			}
-			return cs[i].onlyFor < cs[j].onlyFor
-		})
-		for _, c := range cs {
-			if err := t.deviceListChange(c.user, c.onlyFor); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.putSignatureChanges(changes)
 	})
 	if err != nil {
 		return fmt.Errorf("put signatures: %w", err)
+	}
+	return nil
+}
+
+// The statements of putSignatureIfTargetExists: putSignature's upsert, made
+// of a SELECT that yields its row only when the target key exists. The
+// integer parameters are cast so that PostgreSQL can type them.
+const (
+	putSignatureOverDevice = `INSERT INTO signatures (target_user, target_key, target_kind, signer_user, signer_key_id, signer_kind, signature)
+		SELECT ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ? WHERE EXISTS (SELECT 1 FROM device_keys WHERE user_id = ? AND device_id = ?)
+		ON CONFLICT (target_user, target_key, signer_user, signer_key_id) DO UPDATE SET target_kind = excluded.target_kind, signer_kind = excluded.signer_kind, signature = excluded.signature`
+	putSignatureOverCrossSigning = `INSERT INTO signatures (target_user, target_key, target_kind, signer_user, signer_key_id, signer_kind, signature)
+		SELECT ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ? WHERE EXISTS (SELECT 1 FROM cross_signing_keys WHERE user_id = ? AND usage = ? AND public_key = ?)
+		ON CONFLICT (target_user, target_key, signer_user, signer_key_id) DO UPDATE SET target_kind = excluded.target_kind, signer_kind = excluded.signer_kind, signature = excluded.signature`
+)
+
+// putSignatureIfTargetExists is keyExists of the target followed by
+// putSignature, in one statement: it stores s and reports true when the
+// target key exists, and stores nothing and reports false otherwise.
+func (t *tx) putSignatureIfTargetExists(s store.Signature) (bool, error) {
+	args := []any{s.TargetUser, s.TargetKey, int(s.TargetKind), s.SignerUser, s.SignerKeyID, int(s.SignerKind), s.Signature, s.TargetUser}
+	q := putSignatureOverDevice
+	if s.TargetKind == store.KindDevice {
+		args = append(args, s.TargetKey)
+	} else {
+		usage, ok := usageOfKind[s.TargetKind]
+		if !ok {
+			return false, nil
+		}
+		q = putSignatureOverCrossSigning
+		args = append(args, usage, s.TargetKey)
+	}
+	res, err := t.exec(q, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("%s: rows affected: %w", t.db.d.Name, err)
+	}
+	return n > 0, nil
+}
+
+// keyRef names one key for PutSignatures' existence checks.
+type keyRef struct {
+	user, id string
+	kind     store.KeyKind
+}
+
+// keyExistsOnce is keyExists, asked of the database once per key and
+// remembered in known for the rest of the transaction.
+func (t *tx) keyExistsOnce(known map[keyRef]bool, k keyRef) (bool, error) {
+	if ok, seen := known[k]; seen {
+		return ok, nil
+	}
+	ok, err := t.keyExists(k.user, k.id, k.kind)
+	if err != nil {
+		return false, err
+	}
+	known[k] = ok
+	return ok, nil
+}
+
+// sigChange is one device-list change a signature upload causes: of user,
+// visible to onlyFor alone ("" for everyone interested in user).
+type sigChange struct{ user, onlyFor string }
+
+// putSignatureChanges appends the changes in (user, onlyFor) order, as
+// deviceListChange would one at a time, with their positions allocated by
+// one nextPositions call.
+func (t *tx) putSignatureChanges(changes map[sigChange]bool) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	cs := make([]sigChange, 0, len(changes))
+	for c := range changes {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].user != cs[j].user {
+			return cs[i].user < cs[j].user
+		}
+		return cs[i].onlyFor < cs[j].onlyFor
+	})
+	last, err := t.nextPositions(len(cs))
+	if err != nil {
+		return err
+	}
+	first := last - int64(len(cs)) + 1
+	for i, c := range cs {
+		if _, err := t.exec(`INSERT INTO device_list_changes (pos, user_id, only_for) VALUES (?, ?, ?)`, first+int64(i), c.user, c.onlyFor); err != nil {
+			return err
+		}
 	}
 	return nil
 }
