@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"vouch/api"
 	"vouch/keys"
@@ -23,6 +27,12 @@ import (
 // Each uploaded object must equal the stored key apart from signatures and
 // unsigned. Objects that fail get an entry in failures; the valid ones of the
 // same request are stored together, in one transaction.
+//
+// The objects are checked in two passes: first everything but the
+// signature (sequentially: map look-ups and one canonicalization each), then
+// the ed25519 verifications, in parallel when a request carries
+// parallelVerifyMin objects or more, since verification is most of an
+// upload's work.
 func (s *Server) signaturesUpload(r *http.Request, c *caller) (any, error) {
 	var req api.SignaturesUpload
 	if err := decodeJSON(r, &req); err != nil {
@@ -62,28 +72,42 @@ func (s *Server) signaturesUpload(r *http.Request, c *caller) (any, error) {
 		}
 		resp.Failures[u][id] = e
 	}
-	var good []store.Signature
+	pubs := map[string]ed25519.PublicKey{} // decoded cross-signing keys of this request
+	var checks []uploadCheck
 	for _, u := range sortedKeys(req) {
 		for _, id := range sortedKeys(req[u]) {
-			sig, err := s.checkUploadedSignature(c, u, id, req[u][id], cs, own)
+			ck, err := s.checkUploadedSignature(c, u, id, req[u][id], cs, own, pubs)
 			if err != nil {
 				fail(u, id, mapError(err))
 				continue
 			}
-			good = append(good, sig)
+			checks = append(checks, ck)
 		}
+	}
+	verifyAll(checks)
+	good := make([]store.Signature, 0, len(checks))
+	for _, ck := range checks {
+		if ck.err != nil {
+			fail(ck.sig.TargetUser, ck.sig.TargetKey, mapError(api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%v", ck.err)))
+			continue
+		}
+		good = append(good, ck.sig)
 	}
 	if len(good) > 0 {
 		if err := s.st.PutSignatures(ctx, good); err != nil {
 			return nil, err
 		}
 		notify := map[string]bool{}
+		signerOnly := false
 		for _, g := range good {
 			if g.SignerKind == store.KindUserSigning {
-				s.notifier.Notify(c.UserID) // only the signer may see it
+				signerOnly = true // only the signer may see it
 				continue
 			}
 			notify[g.TargetUser] = true
+		}
+		if signerOnly {
+			s.notifier.Notify(c.UserID)
 		}
 		for u := range notify {
 			s.notifyDeviceChange(ctx, u)
@@ -92,17 +116,89 @@ func (s *Server) signaturesUpload(r *http.Request, c *caller) (any, error) {
 	return resp, nil
 }
 
-// checkUploadedSignature verifies one uploaded object and returns the
-// signature to store.
+// uploadCheck is one uploaded object that passed every check but its
+// signature: the signing bytes, the signature and the key to verify it
+// with, and the signature to store if it verifies.
+type uploadCheck struct {
+	msg    []byte
+	sigB64 string
+	pub    ed25519.PublicKey
+	sig    store.Signature
+	err    error // set by verify
+}
+
+// verify checks the signature the way signedjson.Verify does (strict
+// base64, 64 bytes, ed25519), over signing bytes computed once.
+func (ck *uploadCheck) verify() {
+	if len(ck.pub) != ed25519.PublicKeySize { // ed25519.Verify would panic
+		ck.err = fmt.Errorf("%w: public key is %d bytes, want %d", signedjson.ErrBadKey, len(ck.pub), ed25519.PublicKeySize)
+		return
+	}
+	sig, err := signedjson.DecodeBase64(ck.sigB64)
+	switch {
+	case err != nil:
+		ck.err = fmt.Errorf("signature %s %s: %w", ck.sig.SignerUser, ck.sig.SignerKeyID, err)
+	case len(sig) != ed25519.SignatureSize:
+		ck.err = fmt.Errorf("%w: signature %s %s is %d bytes, want %d", signedjson.ErrBadSignature, ck.sig.SignerUser, ck.sig.SignerKeyID, len(sig), ed25519.SignatureSize)
+	case !ed25519.Verify(ck.pub, ck.msg, sig):
+		ck.err = fmt.Errorf("%w: %s %s", signedjson.ErrBadSignature, ck.sig.SignerUser, ck.sig.SignerKeyID)
+	}
+}
+
+// parallelVerifyMin is the number of signatures from which one upload's
+// verifications are spread over GOMAXPROCS goroutines; below it the
+// goroutines would cost more than they save.
+const parallelVerifyMin = 4
+
+// verifyAll verifies every check, in parallel when there are many.
+func verifyAll(checks []uploadCheck) {
+	workers := min(runtime.GOMAXPROCS(0), len(checks)/2)
+	if len(checks) < parallelVerifyMin || workers < 2 {
+		for i := range checks {
+			checks[i].verify()
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(checks) {
+					return
+				}
+				checks[i].verify()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkUploadedSignature checks one uploaded object, all but its
+// signature, and returns what verifying the signature needs. pubs caches
+// the request's decoded cross-signing public keys.
 func (s *Server) checkUploadedSignature(c *caller, user, id string, raw json.RawMessage,
-	cs map[string]map[string]store.CrossSigningKeyRecord, own map[string]store.DeviceKeysRecord) (store.Signature, error) {
+	cs map[string]map[string]store.CrossSigningKeyRecord, own map[string]store.DeviceKeysRecord,
+	pubs map[string]ed25519.PublicKey) (uploadCheck, error) {
 	canon, err := signedjson.SigningBytes(raw)
 	if err != nil {
-		return store.Signature{}, api.BadJSON("%v", err)
+		return uploadCheck{}, api.BadJSON("%v", err)
 	}
 	sigs, err := signedjson.SignaturesOf(raw)
 	if err != nil {
-		return store.Signature{}, err
+		return uploadCheck{}, err
+	}
+	decodeCS := func(b64 string) (ed25519.PublicKey, error) {
+		if pub, ok := pubs[b64]; ok {
+			return pub, nil
+		}
+		pub, err := keys.DecodePublicKey(b64)
+		if err != nil {
+			return nil, err
+		}
+		pubs[b64] = pub
+		return pub, nil
 	}
 	var (
 		stored     []byte
@@ -117,11 +213,11 @@ func (s *Server) checkUploadedSignature(c *caller, user, id string, raw json.Raw
 		// Own device, signed by the own self-signing key.
 		ssk, ok := cs[c.UserID][store.UsageSelfSigning]
 		if !ok {
-			return store.Signature{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no self-signing key to sign device %s", id)
+			return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no self-signing key to sign device %s", id)
 		}
 		stored, targetKind, signerKind, signerID = own[id].KeyJSON, store.KindDevice, store.KindSelfSigning, "ed25519:"+ssk.PublicKey
-		if signerPub, err = keys.DecodePublicKey(ssk.PublicKey); err != nil {
-			return store.Signature{}, err
+		if signerPub, err = decodeCS(ssk.PublicKey); err != nil {
+			return uploadCheck{}, err
 		}
 	case user == c.UserID && hasMaster && master.PublicKey == id:
 		// Own master key, signed by one of the caller's own devices.
@@ -131,45 +227,46 @@ func (s *Server) checkUploadedSignature(c *caller, user, id string, raw json.Raw
 			if d, ok := own[dev]; ok && alg == "ed25519" {
 				dk, err := keys.ParseDeviceKeys(d.KeyJSON)
 				if err != nil {
-					return store.Signature{}, err
+					return uploadCheck{}, err
 				}
 				if signerPub, err = dk.Ed25519(); err != nil {
-					return store.Signature{}, err
+					return uploadCheck{}, err
 				}
 				signerID = kid
 				break
 			}
 		}
 		if signerID == "" {
-			return store.Signature{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no signature by one of your devices")
+			return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no signature by one of your devices")
 		}
 	case user != c.UserID && hasMaster && master.PublicKey == id:
 		// Another user's master key, signed by the own user-signing key.
 		usk, ok := cs[c.UserID][store.UsageUserSigning]
 		if !ok {
-			return store.Signature{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no user-signing key to sign %s", user)
+			return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no user-signing key to sign %s", user)
 		}
 		stored, targetKind, signerKind, signerID = master.KeyJSON, store.KindMaster, store.KindUserSigning, "ed25519:"+usk.PublicKey
-		if signerPub, err = keys.DecodePublicKey(usk.PublicKey); err != nil {
-			return store.Signature{}, err
+		if signerPub, err = decodeCS(usk.PublicKey); err != nil {
+			return uploadCheck{}, err
 		}
 	case user == c.UserID:
 		if _, isCS := findCSKey(cs[user], id); isCS {
-			return store.Signature{}, api.Forbidden("signatures over your %s key are not uploaded here", id)
+			return uploadCheck{}, api.Forbidden("signatures over your %s key are not uploaded here", id)
 		}
-		return store.Signature{}, api.NotFound("unknown key %s", id)
+		return uploadCheck{}, api.NotFound("unknown key %s", id)
 	default:
-		return store.Signature{}, api.Forbidden("only another user's master key may be signed")
+		return uploadCheck{}, api.Forbidden("only another user's master key may be signed")
 	}
 	if !bytes.Equal(canon, stored) {
-		return store.Signature{}, api.InvalidParam("uploaded key does not match the stored key")
+		return uploadCheck{}, api.InvalidParam("uploaded key does not match the stored key")
 	}
-	if err := signedjson.Verify(raw, c.UserID, signerID, signerPub); err != nil {
-		return store.Signature{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%v", err)
+	sig, ok := sigs.Get(c.UserID, signerID)
+	if !ok {
+		return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%v",
+			fmt.Errorf("%w: %s %s", signedjson.ErrMissingSignature, c.UserID, signerID))
 	}
-	sig, _ := sigs.Get(c.UserID, signerID)
-	return store.Signature{TargetUser: user, TargetKey: id, TargetKind: targetKind,
-		SignerUser: c.UserID, SignerKeyID: signerID, SignerKind: signerKind, Signature: sig}, nil
+	return uploadCheck{msg: canon, sigB64: sig, pub: signerPub, sig: store.Signature{TargetUser: user, TargetKey: id, TargetKind: targetKind,
+		SignerUser: c.UserID, SignerKeyID: signerID, SignerKind: signerKind, Signature: sig}}, nil
 }
 
 func findCSKey(m map[string]store.CrossSigningKeyRecord, pub string) (string, bool) {
