@@ -20,8 +20,10 @@ func TestSignaturesUploadBatch(t *testing.T) {
 	alice := e.register("alice")
 	alice.uploadDeviceKeys()
 	alice.crossSign()
+	// 40 others: 36 good signatures, more device-list changes than the
+	// store writes with one statement.
 	var others []*acct
-	for i := range 12 {
+	for i := range 40 {
 		o := e.register(fmt.Sprintf("other%d", i))
 		o.uploadDeviceKeys()
 		o.crossSign()
