@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CrossSigning", testCrossSigning},
 		{"CrossSigningReplaceDropsSignatures", testCrossSigningReplace},
 		{"Signatures", testSignatures},
+		{"SignaturesBatch", testSignaturesBatch},
 		{"DeleteDevicesCascades", testDeleteDevices},
 		{"DeviceListChanges", testDeviceLists},
 		{"ToDevice", testToDevice},
@@ -609,4 +610,86 @@ func testConcurrentFailures(t *testing.T, s store.Store) {
 		}
 	}
 	eq(t, "devices with keys", len(got["@a:x"]), 20)
+}
+
+// testSignaturesBatch stores many signatures in one call: more than one
+// statement's worth of targets of two kinds, a signature repeated in the
+// call (the last value wins), and a call whose one missing target stores
+// nothing at all.
+func testSignaturesBatch(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	user(t, s, "@a:x", "D1", "D2")
+	uploadDevice(t, s, "@a:x", "D1")
+	uploadDevice(t, s, "@a:x", "D2")
+	crossSign(t, s, "@a:x", "", "A")
+	const others = 150 // beyond any one statement's chunk
+	var batch []store.Signature
+	var viewers []string
+	for i := range others {
+		u := fmt.Sprintf("@o%03d:x", i)
+		viewers = append(viewers, u)
+		user(t, s, u)
+		crossSign(t, s, u, "", fmt.Sprintf("O%03d", i))
+		batch = append(batch, store.Signature{TargetUser: u, TargetKey: fmt.Sprintf("O%03dM", i), TargetKind: store.KindMaster,
+			SignerUser: "@a:x", SignerKeyID: "ed25519:AU", SignerKind: store.KindUserSigning, Signature: "first"})
+	}
+	for _, d := range []string{"D1", "D2"} {
+		batch = append(batch, store.Signature{TargetUser: "@a:x", TargetKey: d, TargetKind: store.KindDevice,
+			SignerUser: "@a:x", SignerKeyID: "ed25519:AS", SignerKind: store.KindSelfSigning, Signature: "ssk-" + d})
+	}
+	// The first signature again, with another value: the last one stays.
+	repeat := batch[0]
+	repeat.Signature = "second"
+	batch = append(batch, repeat)
+	before, err := s.CurrentPosition(ctx)
+	must(t, err)
+	must(t, s.PutSignatures(ctx, batch))
+
+	sigs, err := s.GetSignatures(ctx, append([]string{"@a:x"}, viewers...))
+	must(t, err)
+	byAlice := map[string]string{}
+	for _, sg := range sigs {
+		if sg.SignerUser == "@a:x" && sg.SignerKeyID != "ed25519:AM" && sg.SignerKeyID != "ed25519:D1" && sg.SignerKeyID != "ed25519:D2" {
+			byAlice[sg.TargetUser+"/"+sg.TargetKey] = sg.Signature
+		}
+	}
+	eq(t, "signatures stored by alice's keys", len(byAlice), others+2)
+	eq(t, "repeated signature", byAlice["@o000:x/O000M"], "second")
+	eq(t, "another user's", byAlice["@o149:x/O149M"], "first")
+	eq(t, "self-signing over D2", byAlice["@a:x/D2"], "ssk-D2")
+
+	// Device-list changes: alice's own (public), and each other user's
+	// visible to alice alone.
+	after, err := s.CurrentPosition(ctx)
+	must(t, err)
+	changed, err := s.ChangedUsers(ctx, "@a:x", before, after)
+	must(t, err)
+	eq(t, "users changed for alice", len(changed), others+1)
+	changed, err = s.ChangedUsers(ctx, "@o007:x", before, after)
+	must(t, err)
+	for _, u := range changed {
+		if u != "@a:x" {
+			t.Fatalf("@o007:x sees a change of %s made by alice's user-signing key", u)
+		}
+	}
+
+	// One missing target among many: nothing of the call is stored.
+	bad := []store.Signature{
+		{TargetUser: "@o001:x", TargetKey: "O001M", TargetKind: store.KindMaster, SignerUser: "@a:x", SignerKeyID: "ed25519:AU", SignerKind: store.KindUserSigning, Signature: "third"},
+		{TargetUser: "@o002:x", TargetKey: "NOPE", TargetKind: store.KindMaster, SignerUser: "@a:x", SignerKeyID: "ed25519:AU", SignerKind: store.KindUserSigning, Signature: "third"},
+	}
+	wantErr(t, s.PutSignatures(ctx, bad), store.ErrNotFound)
+	// A device target that does not exist, and a signer key that does not.
+	wantErr(t, s.PutSignatures(ctx, []store.Signature{{TargetUser: "@a:x", TargetKey: "D9", TargetKind: store.KindDevice, SignerUser: "@a:x", SignerKeyID: "ed25519:AS", SignerKind: store.KindSelfSigning, Signature: "x"}}), store.ErrNotFound)
+	wantErr(t, s.PutSignatures(ctx, []store.Signature{{TargetUser: "@o003:x", TargetKey: "O003M", TargetKind: store.KindMaster, SignerUser: "@a:x", SignerKeyID: "ed25519:GONE", SignerKind: store.KindUserSigning, Signature: "x"}}), store.ErrNotFound)
+	sigs, err = s.GetSignatures(ctx, []string{"@o001:x", "@o003:x"})
+	must(t, err)
+	for _, sg := range sigs {
+		if sg.Signature == "third" || sg.Signature == "x" {
+			t.Fatalf("a refused call stored %+v", sg)
+		}
+	}
+	end, err := s.CurrentPosition(ctx)
+	must(t, err)
+	eq(t, "stream position after refused calls", end, after)
 }

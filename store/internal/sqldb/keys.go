@@ -383,31 +383,33 @@ func (t *tx) keyExists(user, id string, kind store.KeyKind) (bool, error) {
 
 // PutSignatures implements store.Signatures.
 //
-// Per call, each distinct signer key's existence is checked once (an upload
-// of K signatures by one user-signing key checks that key once, not K
-// times), each target's existence is checked by the statement that writes
-// the signature, and the stream positions of all the call's device-list
-// changes are allocated with one nextPositions call.
+// The work per call does not grow by a statement per signature: the
+// signer keys (usually one) are checked once each, all targets are checked
+// by one query per kind of target, the signatures are written by one
+// multi-row upsert and the device-list changes by one multi-row insert
+// (chunked at sigChunk rows), with their stream positions allocated by one
+// nextPositions call. A missing target or signer fails the whole call and
+// stores nothing.
 func (db *DB) PutSignatures(ctx context.Context, sigs []store.Signature) error {
 	if len(sigs) == 0 {
 		return nil
 	}
 	err := db.inTx(ctx, func(t *tx) error {
 		known := make(map[keyRef]bool, len(sigs)+1)
+		if err := t.targetsExist(sigs, known); err != nil {
+			return err
+		}
 		changes := make(map[sigChange]bool, len(sigs))
 		for _, s := range sigs {
-			ok, err := t.putSignatureIfTargetExists(s)
+			target := keyRef{s.TargetUser, s.TargetKey, s.TargetKind}
+			if !known[target] {
+				return fmt.Errorf("target %s %s: %w", s.TargetUser, s.TargetKey, store.ErrNotFound)
+			}
+			ok, err := t.keyExistsOnce(known, keyRef{s.SignerUser, strings.TrimPrefix(s.SignerKeyID, "ed25519:"), s.SignerKind})
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return fmt.Errorf("target %s %s: %w", s.TargetUser, s.TargetKey, store.ErrNotFound)
-			}
-			ok, err = t.keyExistsOnce(known, keyRef{s.SignerUser, strings.TrimPrefix(s.SignerKeyID, "ed25519:"), s.SignerKind})
-			if err != nil {
-				return err
-			}
-			if !ok { // the transaction, with the signature just written, is rolled back
 				return fmt.Errorf("signer %s %s: %w", s.SignerUser, s.SignerKeyID, store.ErrNotFound)
 			}
 			c := sigChange{user: s.TargetUser}
@@ -415,6 +417,9 @@ func (db *DB) PutSignatures(ctx context.Context, sigs []store.Signature) error {
 				c.onlyFor = s.SignerUser
 			}
 			changes[c] = true
+		}
+		if err := t.upsertSignatures(sigs); err != nil {
+			return err
 		}
 		return t.putSignatureChanges(changes)
 	})
@@ -424,43 +429,128 @@ func (db *DB) PutSignatures(ctx context.Context, sigs []store.Signature) error {
 	return nil
 }
 
-// The statements of putSignatureIfTargetExists: putSignature's upsert, made
-// of a SELECT that yields its row only when the target key exists. The
-// integer parameters are cast so that PostgreSQL can type them.
-const (
-	putSignatureOverDevice = `INSERT INTO signatures (target_user, target_key, target_kind, signer_user, signer_key_id, signer_kind, signature)
-		SELECT ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ? WHERE EXISTS (SELECT 1 FROM device_keys WHERE user_id = ? AND device_id = ?)
-		ON CONFLICT (target_user, target_key, signer_user, signer_key_id) DO UPDATE SET target_kind = excluded.target_kind, signer_kind = excluded.signer_kind, signature = excluded.signature`
-	putSignatureOverCrossSigning = `INSERT INTO signatures (target_user, target_key, target_kind, signer_user, signer_key_id, signer_kind, signature)
-		SELECT ?, ?, CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ? WHERE EXISTS (SELECT 1 FROM cross_signing_keys WHERE user_id = ? AND usage = ? AND public_key = ?)
-		ON CONFLICT (target_user, target_key, signer_user, signer_key_id) DO UPDATE SET target_kind = excluded.target_kind, signer_kind = excluded.signer_kind, signature = excluded.signature`
-)
+// sigChunk is the most rows one statement of PutSignatures writes or
+// checks (7 values per signature row, far below SQLite's 32766 and
+// PostgreSQL's 65535 bound parameters).
+const sigChunk = 64
 
-// putSignatureIfTargetExists is keyExists of the target followed by
-// putSignature, in one statement: it stores s and reports true when the
-// target key exists, and stores nothing and reports false otherwise.
-func (t *tx) putSignatureIfTargetExists(s store.Signature) (bool, error) {
-	args := []any{s.TargetUser, s.TargetKey, int(s.TargetKind), s.SignerUser, s.SignerKeyID, int(s.SignerKind), s.Signature, s.TargetUser}
-	q := putSignatureOverDevice
-	if s.TargetKind == store.KindDevice {
-		args = append(args, s.TargetKey)
-	} else {
-		usage, ok := usageOfKind[s.TargetKind]
-		if !ok {
-			return false, nil
+// targetsExist records in known, for the target key of every signature,
+// whether it exists: one query per chunk of device targets and one per
+// chunk of cross-signing targets.
+func (t *tx) targetsExist(sigs []store.Signature, known map[keyRef]bool) error {
+	var devices, crossSigning []keyRef
+	for _, s := range sigs {
+		k := keyRef{s.TargetUser, s.TargetKey, s.TargetKind}
+		if _, seen := known[k]; seen {
+			continue
 		}
-		q = putSignatureOverCrossSigning
-		args = append(args, usage, s.TargetKey)
+		known[k] = false
+		switch {
+		case k.kind == store.KindDevice:
+			devices = append(devices, k)
+		case usageOfKind[k.kind] != "":
+			crossSigning = append(crossSigning, k)
+		}
 	}
-	res, err := t.exec(q, args...)
+	for start := 0; start < len(devices); start += sigChunk {
+		chunk := devices[start:min(start+sigChunk, len(devices))]
+		args := make([]any, 0, 2*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.user, k.id)
+		}
+		rows, err := t.query(`SELECT user_id, device_id FROM device_keys WHERE (user_id, device_id) IN (VALUES `+rowPlaceholders(len(chunk), 2)+`)`, args...)
+		if err := scanExisting(rows, err, known, store.KindDevice, false); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(crossSigning); start += sigChunk {
+		chunk := crossSigning[start:min(start+sigChunk, len(crossSigning))]
+		args := make([]any, 0, 3*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.user, usageOfKind[k.kind], k.id)
+		}
+		rows, err := t.query(`SELECT user_id, public_key, usage FROM cross_signing_keys WHERE (user_id, usage, public_key) IN (VALUES `+rowPlaceholders(len(chunk), 3)+`)`, args...)
+		if err := scanExisting(rows, err, known, 0, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanExisting marks the keys of rows (user, id[, usage]) as existing in
+// known: of kind, or, when withUsage, of the kind whose usage the row names.
+func scanExisting(rows *sql.Rows, err error, known map[keyRef]bool, kind store.KeyKind, withUsage bool) error {
 	if err != nil {
-		return false, err
+		return err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("%s: rows affected: %w", t.db.d.Name, err)
+	defer rows.Close()
+	for rows.Next() {
+		var k keyRef
+		var usage string
+		dest := []any{&k.user, &k.id}
+		if withUsage {
+			dest = append(dest, &usage)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		k.kind = kind
+		if withUsage {
+			k.kind = kindOfUsage(usage)
+		}
+		if _, asked := known[k]; asked {
+			known[k] = true
+		}
 	}
-	return n > 0, nil
+	return rows.Err()
+}
+
+// kindOfUsage is the cross-signing key kind of a stored usage.
+func kindOfUsage(usage string) store.KeyKind {
+	for kind, u := range usageOfKind {
+		if u == usage {
+			return kind
+		}
+	}
+	return 0
+}
+
+// upsertSignatures writes sigs, one multi-row upsert per chunk. A signature
+// repeated within sigs (same target and signer key) is written once, with
+// the last value, as writing them one by one would leave it; PostgreSQL
+// refuses one upsert that touches a row twice.
+func (t *tx) upsertSignatures(sigs []store.Signature) error {
+	type conflictKey struct{ targetUser, targetKey, signerUser, signerKeyID string }
+	last := make(map[conflictKey]int, len(sigs))
+	for i, s := range sigs {
+		last[conflictKey{s.TargetUser, s.TargetKey, s.SignerUser, s.SignerKeyID}] = i
+	}
+	rows := make([]store.Signature, 0, len(last))
+	for i, s := range sigs {
+		if last[conflictKey{s.TargetUser, s.TargetKey, s.SignerUser, s.SignerKeyID}] == i {
+			rows = append(rows, s)
+		}
+	}
+	for start := 0; start < len(rows); start += sigChunk {
+		chunk := rows[start:min(start+sigChunk, len(rows))]
+		args := make([]any, 0, 7*len(chunk))
+		for _, s := range chunk {
+			args = append(args, s.TargetUser, s.TargetKey, int(s.TargetKind), s.SignerUser, s.SignerKeyID, int(s.SignerKind), s.Signature)
+		}
+		if _, err := t.exec(`INSERT INTO signatures (target_user, target_key, target_kind, signer_user, signer_key_id, signer_kind, signature) VALUES `+
+			rowPlaceholders(len(chunk), 7)+`
+			ON CONFLICT (target_user, target_key, signer_user, signer_key_id) DO UPDATE SET target_kind = excluded.target_kind, signer_kind = excluded.signer_kind, signature = excluded.signature`,
+			args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowPlaceholders returns "(?, ?), (?, ?)" for rows rows of cols values.
+func rowPlaceholders(rows, cols int) string {
+	one := "(" + placeholders(cols) + ")"
+	return strings.Repeat(one+", ", rows-1) + one
 }
 
 // keyRef names one key for PutSignatures' existence checks.
@@ -508,9 +598,15 @@ func (t *tx) putSignatureChanges(changes map[sigChange]bool) error {
 	if err != nil {
 		return err
 	}
-	first := last - int64(len(cs)) + 1
-	for i, c := range cs {
-		if _, err := t.exec(`INSERT INTO device_list_changes (pos, user_id, only_for) VALUES (?, ?, ?)`, first+int64(i), c.user, c.onlyFor); err != nil {
+	pos := last - int64(len(cs)) + 1
+	for start := 0; start < len(cs); start += sigChunk {
+		chunk := cs[start:min(start+sigChunk, len(cs))]
+		args := make([]any, 0, 3*len(chunk))
+		for _, c := range chunk {
+			args = append(args, pos, c.user, c.onlyFor)
+			pos++
+		}
+		if _, err := t.exec(`INSERT INTO device_list_changes (pos, user_id, only_for) VALUES `+rowPlaceholders(len(chunk), 3), args...); err != nil {
 			return err
 		}
 	}
