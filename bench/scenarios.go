@@ -190,26 +190,7 @@ func signaturesUploadPlan(p *population, clients int) (*plan, error) {
 			return nil, err
 		}
 	}
-	next := func(w, seq int, _ *[]byte) (request, bool, error) {
-		// w%n < callers: callers is min(clients, n) and w < clients.
-		u := p.users[w%n]
-		mine := bodies[w%n]
-		return request{method: http.MethodPost, path: pathSigsUpload, token: u.devices[0].token, body: mine[seq%len(mine)]}, true, nil
-	}
-	probe := func(ctx context.Context, e endpoint) error {
-		var r signatureUploadResponse
-		if err := e.call(ctx, http.MethodPost, pathSigsUpload, p.users[0].devices[0].token, bodies[0][0], &r); err != nil {
-			return err
-		}
-		if r.Failures == nil {
-			return fmt.Errorf("%w: signatures-upload answer has no failures object", ErrBadResponse)
-		}
-		if len(r.Failures) != 0 {
-			return fmt.Errorf("%w: signatures-upload failures %v", ErrBadResponse, r.Failures)
-		}
-		return nil
-	}
-	return &plan{next: next, check: checkNoFailures, probe: probe}, nil
+	return signaturesPlan(p, bodies, n, string(SignaturesUpload)), nil
 }
 
 // signaturesUploadBatchPlan gives each worker's user its user-signing key's
@@ -269,6 +250,14 @@ func signaturesUploadBatchPlan(p *population, clients, k int) (*plan, error) {
 			return nil, err
 		}
 	}
+	return signaturesPlan(p, bodies, n, string(SignaturesUploadBatch)), nil
+}
+
+// signaturesPlan sends worker w the precomputed bodies of user w%n in turn
+// (w%n < callers: callers is min(clients, n) and w < clients), and probes
+// with user 0's first body, which must be answered with an empty failures
+// object. name is the scenario, for errors.
+func signaturesPlan(p *population, bodies [][][]byte, n int, name string) *plan {
 	next := func(w, seq int, _ *[]byte) (request, bool, error) {
 		u := p.users[w%n]
 		mine := bodies[w%n]
@@ -280,14 +269,14 @@ func signaturesUploadBatchPlan(p *population, clients, k int) (*plan, error) {
 			return err
 		}
 		if r.Failures == nil {
-			return fmt.Errorf("%w: signatures-upload-batch answer has no failures object", ErrBadResponse)
+			return fmt.Errorf("%w: %s answer has no failures object", ErrBadResponse, name)
 		}
 		if len(r.Failures) != 0 {
-			return fmt.Errorf("%w: signatures-upload-batch failures %v", ErrBadResponse, r.Failures)
+			return fmt.Errorf("%w: %s failures %v", ErrBadResponse, name, r.Failures)
 		}
 		return nil
 	}
-	return &plan{next: next, check: checkNoFailures, probe: probe}, nil
+	return &plan{next: next, check: checkNoFailures, probe: probe}
 }
 
 // gcd is the greatest common divisor of two positive integers.
