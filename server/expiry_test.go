@@ -92,7 +92,7 @@ func TestUIASessionExpires(t *testing.T) {
 		e.want(401, "", "DELETE", v3+"/devices/"+dev["device_id"], a.token, nil).decode(t, &ch)
 		clk.set(tc.age)
 		if tc.sweep {
-			if _, _, err := srv.SweepExpired(t.Context()); err != nil {
+			if _, _, _, err := srv.SweepExpired(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			_, err := e.st.GetUIASession(t.Context(), ch.Session)
@@ -146,7 +146,7 @@ func TestToDeviceTxnRetention(t *testing.T) {
 		{"retry after the window", 24*time.Hour + time.Minute, 0, 1, 2},
 	} {
 		clk.set(step.at)
-		uia, txns, err := srv.SweepExpired(t.Context())
+		uia, txns, _, err := srv.SweepExpired(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,8 +24,9 @@ type metrics struct {
 
 // Values of the kind label of vouch_expired_deleted_total.
 const (
-	expiredUIA = "uia_session"
-	expiredTxn = "to_device_txn"
+	expiredUIA   = "uia_session"
+	expiredTxn   = "to_device_txn"
+	expiredNonce = "registration_nonce"
 )
 
 // newMetrics registers request counts by route and status, a latency
@@ -47,13 +48,14 @@ func newMetrics(waiters func() int) *metrics {
 		}, []string{"route"}),
 		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vouch_expired_deleted_total",
-			Help: "Expired records deleted by the periodic sweep, by kind (uia_session, to_device_txn).",
+			Help: "Expired records deleted by the periodic sweep, by kind (uia_session, to_device_txn, registration_nonce).",
 		}, []string{"kind"}),
 	}
-	// Both kinds are exported from the start, at zero, rather than only
-	// after their first deletion.
+	// Every kind is exported from the start, at zero, rather than only
+	// after its first deletion.
 	m.deleted.WithLabelValues(expiredUIA)
 	m.deleted.WithLabelValues(expiredTxn)
+	m.deleted.WithLabelValues(expiredNonce)
 	reg.MustRegister(
 		m.requests,
 		m.latency,
@@ -76,7 +78,8 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 }
 
 // expired counts rows deleted by one expiry sweep.
-func (m *metrics) expired(uia, txns int) {
+func (m *metrics) expired(uia, txns, nonces int) {
 	m.deleted.WithLabelValues(expiredUIA).Add(float64(uia))
 	m.deleted.WithLabelValues(expiredTxn).Add(float64(txns))
+	m.deleted.WithLabelValues(expiredNonce).Add(float64(nonces))
 }

@@ -119,8 +119,8 @@ func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server,
 	return s, nil
 }
 
-// DefaultSweepInterval is how often the server deletes expired UIA sessions
-// and to-device transaction IDs.
+// DefaultSweepInterval is how often the server deletes expired UIA sessions,
+// to-device transaction IDs and registration nonces.
 const DefaultSweepInterval = time.Minute
 
 // sweepLoop runs SweepExpired every sweepEvery (the first one an interval
@@ -149,30 +149,31 @@ func (s *Server) sweepLoop() {
 			return
 		case <-t.C:
 		}
-		if _, _, err := s.SweepExpired(ctx); err != nil && ctx.Err() == nil {
+		if _, _, _, err := s.SweepExpired(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("expiry sweep failed", "err", err)
 		}
 	}
 }
 
-// SweepExpired deletes the UIA sessions older than uia_session_lifetime and
-// the to-device transaction IDs older than to_device_txn_retention, as
-// measured by the server's clock, counts them in
-// vouch_expired_deleted_total and returns the counts. The server runs it
-// periodically; calling it in between is harmless.
-func (s *Server) SweepExpired(ctx context.Context) (uia, txns int, err error) {
+// SweepExpired deletes the UIA sessions older than uia_session_lifetime,
+// the to-device transaction IDs older than to_device_txn_retention and the
+// shared-secret registration nonces past their expiry, as measured by the
+// server's clock, counts them in vouch_expired_deleted_total and returns
+// the counts. The server runs it periodically; calling it in between is
+// harmless.
+func (s *Server) SweepExpired(ctx context.Context) (uia, txns, nonces int, err error) {
 	now := s.now()
-	uia, txns, err = s.st.DeleteExpired(ctx, s.uiaCutoffMs(now), now.Add(-s.cfg.ToDeviceTxnRetention.Duration).UnixMilli())
+	uia, txns, nonces, err = s.st.DeleteExpired(ctx, s.uiaCutoffMs(now), now.Add(-s.cfg.ToDeviceTxnRetention.Duration).UnixMilli(), now.UnixMilli())
 	// Rows deleted by the batches that committed before a failure are gone
 	// too, so they are counted either way.
-	s.metrics.expired(uia, txns)
+	s.metrics.expired(uia, txns, nonces)
 	if err != nil {
-		return uia, txns, fmt.Errorf("sweep expired records: %w", err)
+		return uia, txns, nonces, fmt.Errorf("sweep expired records: %w", err)
 	}
-	if uia+txns > 0 {
-		s.log.Debug("expired records deleted", "uia_sessions", uia, "to_device_txns", txns)
+	if uia+txns+nonces > 0 {
+		s.log.Debug("expired records deleted", "uia_sessions", uia, "to_device_txns", txns, "registration_nonces", nonces)
 	}
-	return uia, txns, nil
+	return uia, txns, nonces, nil
 }
 
 // uiaCutoffMs is the creation time (Unix ms) before which a UIA session has

@@ -53,6 +53,7 @@ type Store interface {
 	ToDevice
 	AccountData
 	UIASessions
+	RegistrationNonces
 	Expiry
 	Backups
 	// Close releases the backend's resources.
@@ -306,18 +307,38 @@ type UIASessions interface {
 	DeleteUIASession(ctx context.Context, id string) error
 }
 
+// RegistrationNonces stores the single-use nonces of shared-secret
+// registration (GET, then POST /_synapse/admin/v1/register). They live in
+// the store rather than in the server process so that a nonce issued by one
+// instance can be used on another that shares the database, and so that
+// exactly one request can ever use a nonce, whichever instance it reaches.
+type RegistrationNonces interface {
+	// CreateRegistrationNonce stores a new nonce that is valid up to and
+	// including expiresMs (Unix milliseconds). Nonces are random; a nonce
+	// that is already stored is left as it is and gives ErrConflict.
+	CreateRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error
+	// TakeRegistrationNonce deletes the nonce and reports whether it existed
+	// and had not expired at nowMs (nowMs <= its expiry). It is atomic: of
+	// several concurrent takes of one nonce, from one process or several
+	// sharing the database, at most one returns true. An expired nonce is
+	// deleted too and reported as false, exactly like an unknown one.
+	TakeRegistrationNonce(ctx context.Context, nonce string, nowMs int64) (bool, error)
+}
+
 // Expiry deletes the records that are kept only for a while: user-interactive
-// authentication sessions (which an unauthenticated /register can create) and
+// authentication sessions (which an unauthenticated /register can create),
 // to-device transaction IDs (kept so that a retried /sendToDevice is not
-// delivered twice). Without it both tables would grow without bound.
+// delivered twice) and shared-secret registration nonces that were issued
+// but never used. Without it these tables would grow without bound.
 type Expiry interface {
 	// DeleteExpired deletes the UIA sessions created before
-	// uiaCreatedBeforeMs and the to-device transaction IDs recorded before
-	// txnCreatedBeforeMs (both Unix milliseconds, compared strictly) and
+	// uiaCreatedBeforeMs, the to-device transaction IDs recorded before
+	// txnCreatedBeforeMs and the registration nonces expiring before
+	// nonceExpiresBeforeMs (all Unix milliseconds, compared strictly) and
 	// returns how many of each it deleted. It is idempotent: several
 	// processes sharing a database may run it at the same time, each
 	// counting only the rows it removed itself. A backend may delete in
 	// several short transactions so that a large backlog does not hold up
 	// other writes.
-	DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs int64) (uia, txns int, err error)
+	DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs, nonceExpiresBeforeMs int64) (uia, txns, nonces int, err error)
 }

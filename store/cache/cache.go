@@ -301,8 +301,22 @@ func (s *Store) AddInterest(ctx context.Context, viewer string, targets []string
 	return nil
 }
 
-// DeleteExpired implements store.Expiry by passing through: UIA sessions and
-// to-device transaction IDs are never cached, so nothing is invalidated.
-func (s *Store) DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs int64) (uia, txns int, err error) {
-	return s.Store.DeleteExpired(ctx, uiaCreatedBeforeMs, txnCreatedBeforeMs)
+// DeleteExpired implements store.Expiry by passing through: UIA sessions,
+// to-device transaction IDs and registration nonces are never cached, so
+// nothing is invalidated.
+func (s *Store) DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs, nonceExpiresBeforeMs int64) (uia, txns, nonces int, err error) {
+	return s.Store.DeleteExpired(ctx, uiaCreatedBeforeMs, txnCreatedBeforeMs, nonceExpiresBeforeMs)
+}
+
+// CreateRegistrationNonce implements store.RegistrationNonces by passing
+// through: nonces are written once and read once, so caching them would
+// save nothing.
+func (s *Store) CreateRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error {
+	return s.Store.CreateRegistrationNonce(ctx, nonce, expiresMs)
+}
+
+// TakeRegistrationNonce implements store.RegistrationNonces by passing
+// through, so that the store alone decides, atomically, which take wins.
+func (s *Store) TakeRegistrationNonce(ctx context.Context, nonce string, nowMs int64) (bool, error) {
+	return s.Store.TakeRegistrationNonce(ctx, nonce, nowMs)
 }

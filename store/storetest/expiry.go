@@ -48,9 +48,9 @@ func testExpiry(t *testing.T, s store.Store) {
 		if tc.wantTxns == 0 {
 			eq(t, tc.name+": replay before expiry", send("t1"), true)
 		}
-		u, n, err := s.DeleteExpired(ctx, tc.uiaBefore, tc.txnBefore)
+		u, n, nn, err := s.DeleteExpired(ctx, tc.uiaBefore, tc.txnBefore, 0)
 		must(t, err)
-		eq(t, tc.name+": deleted", [2]int{u, n}, [2]int{tc.wantUIA, tc.wantTxns})
+		eq(t, tc.name+": deleted", [3]int{u, n, nn}, [3]int{tc.wantUIA, tc.wantTxns, 0})
 		for _, id := range tc.gone {
 			_, err := s.GetUIASession(ctx, id)
 			wantErr(t, err, store.ErrNotFound)
@@ -88,9 +88,9 @@ func testExpiry(t *testing.T, s store.Store) {
 	for err := range errs {
 		must(t, err)
 	}
-	u, n, err := s.DeleteExpired(ctx, many, 0)
+	u, n, nn, err := s.DeleteExpired(ctx, many, 0, 0)
 	must(t, err)
-	eq(t, "backlog deleted", [2]int{u, n}, [2]int{many, 0})
+	eq(t, "backlog deleted", [3]int{u, n, nn}, [3]int{many, 0, 0})
 	_, err = s.GetUIASession(ctx, "bulk2099")
 	wantErr(t, err, store.ErrNotFound)
 }

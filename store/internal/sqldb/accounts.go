@@ -269,51 +269,102 @@ func (db *DB) DeleteUIASession(ctx context.Context, id string) error {
 	})
 }
 
+// CreateRegistrationNonce implements store.RegistrationNonces.
+func (db *DB) CreateRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error {
+	return db.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(`INSERT INTO registration_nonces (nonce, expires_ms) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING`, nonce, expiresMs)
+		if err != nil {
+			return fmt.Errorf("create registration nonce: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("create registration nonce: %w", store.ErrConflict)
+		}
+		return nil
+	})
+}
+
+// TakeRegistrationNonce implements store.RegistrationNonces. One DELETE …
+// RETURNING (SQLite 3.35+, PostgreSQL) both consumes the nonce and reads its
+// expiry, so no other statement can come between the check and the delete:
+// within a process writes run one at a time, and across PostgreSQL
+// instances a second DELETE of the same row waits for the first to commit
+// and then finds nothing (besides, every write transaction holds the
+// advisory write lock). The result is reported only after the commit.
+func (db *DB) TakeRegistrationNonce(ctx context.Context, nonce string, nowMs int64) (bool, error) {
+	var ok bool
+	err := db.inTx(ctx, func(t *tx) error {
+		ok = false
+		row, err := t.queryRow(`DELETE FROM registration_nonces WHERE nonce = ? RETURNING expires_ms`, nonce)
+		if err != nil {
+			return err
+		}
+		var expires int64
+		switch err := row.Scan(&expires); {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		ok = nowMs <= expires
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("take registration nonce: %w", err)
+	}
+	return ok, nil
+}
+
 // expiryBatch is the most rows of one table that one transaction of
 // DeleteExpired removes. A backlog (the first sweep after migration 5, or
-// after a flood of abandoned /register calls) is deleted in several short
-// transactions, so the requests group-committed with each one are not held
-// up by a long delete.
+// after a flood of abandoned /register calls or nonce requests) is deleted
+// in several short transactions, so the requests group-committed with each
+// one are not held up by a long delete.
 const expiryBatch = 1000
 
-// DeleteExpired implements store.Expiry. Both statements are plain DELETEs
-// with a row-value IN over a limited subquery, which SQLite (3.15+) and
-// PostgreSQL accept alike; created_ms is indexed on both tables (migration
-// 5), so each batch reads only expired rows.
-func (db *DB) DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs int64) (uia, txns int, err error) {
-	uiaMore, txnMore := true, true
-	for uiaMore || txnMore {
-		var nu, nt int64
+// expiringTables are the statements of DeleteExpired, one per table, in the
+// order of its arguments and results. Each is a plain DELETE with an IN
+// (row-value IN for composite keys) over a limited subquery, which SQLite
+// (3.15+) and PostgreSQL accept alike; every column compared is indexed
+// (migrations 5 and 6), so each batch reads only expired rows.
+var expiringTables = [...]string{
+	`DELETE FROM uia_sessions WHERE session_id IN (SELECT session_id FROM uia_sessions WHERE created_ms < ? LIMIT ?)`,
+	`DELETE FROM to_device_txns WHERE (user_id, device_id, txn_id) IN (SELECT user_id, device_id, txn_id FROM to_device_txns WHERE created_ms < ? LIMIT ?)`,
+	`DELETE FROM registration_nonces WHERE nonce IN (SELECT nonce FROM registration_nonces WHERE expires_ms < ? LIMIT ?)`,
+}
+
+// DeleteExpired implements store.Expiry. Each transaction deletes up to
+// expiryBatch rows of every table that still had a full batch last time.
+func (db *DB) DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreatedBeforeMs, nonceExpiresBeforeMs int64) (uia, txns, nonces int, err error) {
+	cutoffs := [len(expiringTables)]int64{uiaCreatedBeforeMs, txnCreatedBeforeMs, nonceExpiresBeforeMs}
+	var total [len(expiringTables)]int
+	more := [len(expiringTables)]bool{true, true, true}
+	for more != [len(expiringTables)]bool{} {
+		var n [len(expiringTables)]int64
 		err := db.inTx(ctx, func(t *tx) error {
-			nu, nt = 0, 0
-			if uiaMore {
-				res, err := t.exec(`DELETE FROM uia_sessions WHERE session_id IN (SELECT session_id FROM uia_sessions WHERE created_ms < ? LIMIT ?)`, uiaCreatedBeforeMs, expiryBatch)
+			n = [len(expiringTables)]int64{}
+			for i, q := range expiringTables {
+				if !more[i] {
+					continue
+				}
+				res, err := t.exec(q, cutoffs[i], expiryBatch)
 				if err != nil {
 					return err
 				}
-				if nu, err = res.RowsAffected(); err != nil {
-					return err
-				}
-			}
-			if txnMore {
-				res, err := t.exec(`DELETE FROM to_device_txns WHERE (user_id, device_id, txn_id) IN (SELECT user_id, device_id, txn_id FROM to_device_txns WHERE created_ms < ? LIMIT ?)`, txnCreatedBeforeMs, expiryBatch)
-				if err != nil {
-					return err
-				}
-				if nt, err = res.RowsAffected(); err != nil {
+				if n[i], err = res.RowsAffected(); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			return uia, txns, fmt.Errorf("delete expired records: %w", err)
+			return total[0], total[1], total[2], fmt.Errorf("delete expired records: %w", err)
 		}
-		uia, txns = uia+int(nu), txns+int(nt)
-		uiaMore = uiaMore && nu >= expiryBatch
-		txnMore = txnMore && nt >= expiryBatch
+		for i := range total {
+			total[i] += int(n[i])
+			more[i] = more[i] && n[i] >= expiryBatch
+		}
 	}
-	return uia, txns, nil
+	return total[0], total[1], total[2], nil
 }
 
 func nonNil(s []string) []string {

@@ -212,6 +212,17 @@ ALTER TABLE to_device_txns ADD COLUMN created_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX to_device_txns_created ON to_device_txns (created_ms);
 CREATE INDEX uia_sessions_created ON uia_sessions (created_ms);
 `,
+	// 6: shared-secret registration nonces (store.RegistrationNonces), in
+	// the database so that every instance sharing it knows every nonce.
+	// A nonce is deleted when used; the index on expires_ms lets the
+	// periodic sweep read only the expired ones that were never used.
+	`
+CREATE TABLE registration_nonces (
+	nonce TEXT PRIMARY KEY,
+	expires_ms BIGINT NOT NULL
+);
+CREATE INDEX registration_nonces_expires ON registration_nonces (expires_ms);
+`,
 }
 
 // withoutRowIDOnly starts a migration statement that runs only on dialects

@@ -104,7 +104,7 @@ func TestMigration4Upgrade(t *testing.T) {
 	if created != 0 {
 		t.Errorf("pre-migration transaction ID has created_ms %d, want 0", created)
 	}
-	if _, txns, err := db.DeleteExpired(ctx, 0, 1); err != nil || txns != 1 {
+	if _, txns, _, err := db.DeleteExpired(ctx, 0, 1, 0); err != nil || txns != 1 {
 		t.Errorf("first sweep after the upgrade deleted %d transaction IDs (err %v), want 1", txns, err)
 	}
 
