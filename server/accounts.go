@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"vouch/api"
 	"vouch/keys"
@@ -211,17 +213,31 @@ func (s *Server) registerAvailable(r *http.Request, _ *caller) (any, error) {
 	return map[string]bool{"available": true}, nil
 }
 
-// sharedSecretNonce answers GET /_synapse/admin/v1/register.
-func (s *Server) sharedSecretNonce(*http.Request, *caller) (any, error) {
+// nonceLifetime is how long a shared-secret registration nonce is valid
+// after it was issued (Synapse's 60 s). A nonce that is never used is
+// deleted by the expiry sweep (SweepExpired).
+const nonceLifetime = time.Minute
+
+// sharedSecretNonce answers GET /_synapse/admin/v1/register. The nonce is
+// stored in the database, so that the POST may reach any instance sharing
+// it.
+func (s *Server) sharedSecretNonce(r *http.Request, _ *caller) (any, error) {
 	if s.cfg.Registration.SharedSecret == "" {
 		return nil, api.Errorf(http.StatusBadRequest, api.CodeUnknown, "shared secret registration is not enabled")
 	}
-	return api.SharedSecretNonce{Nonce: s.nonces.issue(s.now())}, nil
+	var b [16]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails
+	nonce := base64URL(b[:])
+	if err := s.st.CreateRegistrationNonce(r.Context(), nonce, s.now().Add(nonceLifetime).UnixMilli()); err != nil {
+		return nil, fmt.Errorf("issue registration nonce: %w", err)
+	}
+	return api.SharedSecretNonce{Nonce: nonce}, nil
 }
 
 // sharedSecretRegister answers POST /_synapse/admin/v1/register: the MAC is
 // HMAC-SHA1(secret, nonce NUL username NUL password NUL "admin"|"notadmin"),
-// hex encoded, as in Synapse.
+// hex encoded, as in Synapse. The nonce is consumed before the MAC is
+// checked, so a request with a wrong MAC uses it up too (as in Synapse).
 func (s *Server) sharedSecretRegister(r *http.Request, _ *caller) (any, error) {
 	secret := s.cfg.Registration.SharedSecret
 	if secret == "" {
@@ -231,7 +247,11 @@ func (s *Server) sharedSecretRegister(r *http.Request, _ *caller) (any, error) {
 	if err := decodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	if !s.nonces.take(req.Nonce, s.now()) {
+	ok, err := s.st.TakeRegistrationNonce(r.Context(), req.Nonce, s.now().UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("take registration nonce: %w", err)
+	}
+	if !ok {
 		return nil, api.InvalidParam("unrecognised nonce")
 	}
 	admin := "notadmin"

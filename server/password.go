@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -57,37 +55,3 @@ func VerifyPassword(encoded, password string) (bool, error) {
 }
 
 func base64URL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// nonceSet holds the single-use nonces of shared-secret registration.
-type nonceSet struct {
-	mu     sync.Mutex
-	nonces map[string]time.Time
-}
-
-const nonceLifetime = time.Minute
-
-func newNonceSet() *nonceSet { return &nonceSet{nonces: map[string]time.Time{}} }
-
-func (n *nonceSet) issue(now time.Time) string {
-	var b [16]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails
-	nonce := base64URL(b[:])
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for k, exp := range n.nonces {
-		if now.After(exp) {
-			delete(n.nonces, k)
-		}
-	}
-	n.nonces[nonce] = now.Add(nonceLifetime)
-	return nonce
-}
-
-// take consumes a nonce; false if unknown or expired.
-func (n *nonceSet) take(nonce string, now time.Time) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	exp, ok := n.nonces[nonce]
-	delete(n.nonces, nonce)
-	return ok && !now.After(exp)
-}

@@ -40,7 +40,6 @@ type Server struct {
 	metrics  *metrics
 	ipLimit  *limiter
 	usrLimit *limiter
-	nonces   *nonceSet
 	mux      *http.ServeMux
 	now      func() time.Time
 	// dummyHash is verified against when a login names an unknown user, so
@@ -103,7 +102,6 @@ func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server,
 		notifier: NewLocalNotifier(),
 		ipLimit:  newLimiter(cfg.RateLimit.PerIPPerSecond, cfg.RateLimit.PerIPBurst),
 		usrLimit: newLimiter(cfg.RateLimit.PerUserPerSecond, cfg.RateLimit.PerUserBurst),
-		nonces:   newNonceSet(),
 		now:      time.Now,
 		closing:  make(chan struct{}),
 
