@@ -59,9 +59,15 @@ func StartInProcessServer(ctx context.Context, log io.Writer) (*InProcessServer,
 	}
 	ls, err := StartLocal(srv.Handler())
 	if err != nil {
+		srv.Close()
 		return nil, errors.Join(err, st.Close(), os.RemoveAll(dir))
 	}
-	return &InProcessServer{URL: ls.URL, local: ls, closeDB: st.Close, dir: dir}, nil
+	// The server's background expiry sweep stops before the store closes.
+	closeAll := func() error {
+		srv.Close()
+		return st.Close()
+	}
+	return &InProcessServer{URL: ls.URL, local: ls, closeDB: closeAll, dir: dir}, nil
 }
 
 // Close stops the server, closes the store and removes the data directory.
