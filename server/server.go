@@ -59,12 +59,21 @@ type Server struct {
 // Close makes every long-polling /sync return at once (with what it has) so
 // that a graceful shutdown does not wait for their timeouts, and stops the
 // periodic expiry sweep, waiting for a sweep in progress to end (so the
-// store may be closed afterwards). The server keeps answering other
-// requests.
+// store may be closed afterwards) for at most closeSweepWait: a sweep whose
+// write shares a group commit with other writes cannot be cancelled, and a
+// stuck database must not hold the shutdown. The server keeps answering
+// other requests.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
-	<-s.sweepDone
+	select {
+	case <-s.sweepDone:
+	case <-time.After(closeSweepWait):
+		s.log.Warn("expiry sweep still running at shutdown; not waiting for it")
+	}
 }
+
+// closeSweepWait bounds how long Close waits for a running expiry sweep.
+const closeSweepWait = 5 * time.Second
 
 // Option changes how New builds a Server.
 type Option func(*Server)
@@ -73,9 +82,11 @@ type Option func(*Server)
 // fed by PostgreSQL LISTEN/NOTIFY when several processes share a database).
 func WithNotifier(n Notifier) Option { return func(s *Server) { s.notifier = n } }
 
-// WithClock replaces time.Now as the server's clock (UIA session and
-// transaction-ID expiry, registration nonces, creation times), so that tests
-// can move time. now must be safe for concurrent use.
+// WithClock replaces time.Now as the server's clock (UIA session expiry,
+// the cut-off of the transaction-ID sweep, registration nonces, creation
+// times), so that tests can move time. Transaction IDs themselves are
+// stamped by the store with its own clock when they are stored. now must be
+// safe for concurrent use.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithSweepInterval sets how often the expiry sweep runs (default
