@@ -264,8 +264,14 @@ func checkUserFingerprintArgs(userID, fp string) error {
 // its own message.
 func checkFingerprintArg(fp, userID string) error {
 	norm := client.NormalizeFingerprint(fp)
-	if _, err := keys.DecodePublicKey(norm); err == nil {
+	_, err := keys.DecodePublicKey(norm)
+	if err == nil {
 		return nil
+	}
+	if b, derr := signedjson.DecodeBase64(norm); derr == nil && len(b) == 32 {
+		// Well-formed base64 of 32 bytes, refused as a key (not a curve
+		// point, or a weak one): a typo in the middle, most likely.
+		return failf("--fingerprint %q cannot be anyone's fingerprint (%v): a typo? compare it with %s again", fp, err, userID)
 	}
 	if len(norm) == 43 && strings.Trim(norm, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") == "" {
 		return failf("--fingerprint %q cannot be anyone's fingerprint (its last character is impossible for a key): a typo? compare it with %s again", fp, userID)
