@@ -675,6 +675,13 @@ func testSignaturesBatch(t *testing.T, s store.Store) {
 			t.Fatalf("@o007:x sees a change of %s made by alice's user-signing key", u)
 		}
 	}
+	// A third user interested in both alice and @o007:x sees alice's public
+	// change (her self-signing key over her devices) but not the one her
+	// user-signing key made to @o007:x.
+	must(t, s.AddInterest(ctx, "@o008:x", []string{"@a:x", "@o007:x"}))
+	changed, err = s.ChangedUsers(ctx, "@o008:x", before, after)
+	must(t, err)
+	eq(t, "changes seen by an onlooker", changed, []string{"@a:x"})
 
 	// One missing target among many: nothing of the call is stored.
 	bad := []store.Signature{
