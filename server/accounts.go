@@ -6,11 +6,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -214,30 +218,78 @@ func (s *Server) registerAvailable(r *http.Request, _ *caller) (any, error) {
 }
 
 // nonceLifetime is how long a shared-secret registration nonce is valid
-// after it was issued (Synapse's 60 s). A nonce that is never used is
-// deleted by the expiry sweep (SweepExpired).
+// after it was issued (Synapse's 60 s).
 const nonceLifetime = time.Minute
 
-// sharedSecretNonce answers GET /_synapse/admin/v1/register. The nonce is
-// stored in the database, so that the POST may reach any instance sharing
-// it.
-func (s *Server) sharedSecretNonce(r *http.Request, _ *caller) (any, error) {
+// A shared-secret registration nonce is base64url(expiry ‖ random ‖ tag):
+// the expiry in Unix milliseconds (8 bytes, big-endian), 16 random bytes,
+// and the first 16 bytes of HMAC-SHA-256 over both under a key derived
+// from the shared secret. Any instance configured with the same secret can
+// check it without the database, so issuing one writes nothing: an
+// unauthenticated GET costs no write. Single use is recorded in the store
+// (UseRegistrationNonce) only by a POST whose registration MAC is right.
+const (
+	nonceRandomLen = 16
+	nonceTagLen    = 16
+	nonceLen       = 8 + nonceRandomLen + nonceTagLen
+)
+
+// nonceKey derives the key of registration-nonce tags from the shared
+// secret, apart from the key of the registration MAC itself.
+func nonceKey(secret string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("vouch registration nonce v1"))
+	return m.Sum(nil)
+}
+
+// nonceTag is the tag of a nonce's expiry and random bytes.
+func nonceTag(secret string, body []byte) []byte {
+	m := hmac.New(sha256.New, nonceKey(secret))
+	m.Write(body)
+	return m.Sum(nil)[:nonceTagLen]
+}
+
+// issueNonce makes a nonce valid until now + nonceLifetime.
+func issueNonce(secret string, now time.Time) string {
+	b := make([]byte, nonceLen)
+	binary.BigEndian.PutUint64(b[:8], uint64(now.Add(nonceLifetime).UnixMilli()))
+	rand.Read(b[8 : 8+nonceRandomLen]) //nolint:errcheck // crypto/rand.Read never fails
+	copy(b[8+nonceRandomLen:], nonceTag(secret, b[:8+nonceRandomLen]))
+	return base64URL(b)
+}
+
+// checkNonce reports whether nonce was issued with secret (its tag checked
+// in constant time) and is still valid at now, and returns its expiry.
+func checkNonce(secret, nonce string, now time.Time) (expiresMs int64, ok bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(nonce)
+	if err != nil || len(b) != nonceLen {
+		return 0, false
+	}
+	if !hmac.Equal(b[8+nonceRandomLen:], nonceTag(secret, b[:8+nonceRandomLen])) {
+		return 0, false
+	}
+	expires := binary.BigEndian.Uint64(b[:8])
+	if expires > math.MaxInt64 || now.UnixMilli() > int64(expires) {
+		return 0, false
+	}
+	return int64(expires), true
+}
+
+// sharedSecretNonce answers GET /_synapse/admin/v1/register with a nonce
+// that any instance sharing the secret accepts; nothing is stored.
+func (s *Server) sharedSecretNonce(*http.Request, *caller) (any, error) {
 	if s.cfg.Registration.SharedSecret == "" {
 		return nil, api.Errorf(http.StatusBadRequest, api.CodeUnknown, "shared secret registration is not enabled")
 	}
-	var b [16]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand.Read never fails
-	nonce := base64URL(b[:])
-	if err := s.st.CreateRegistrationNonce(r.Context(), nonce, s.now().Add(nonceLifetime).UnixMilli()); err != nil {
-		return nil, fmt.Errorf("issue registration nonce: %w", err)
-	}
-	return api.SharedSecretNonce{Nonce: nonce}, nil
+	return api.SharedSecretNonce{Nonce: issueNonce(s.cfg.Registration.SharedSecret, s.now())}, nil
 }
 
 // sharedSecretRegister answers POST /_synapse/admin/v1/register: the MAC is
 // HMAC-SHA1(secret, nonce NUL username NUL password NUL "admin"|"notadmin"),
-// hex encoded, as in Synapse. The nonce is consumed before the MAC is
-// checked, so a request with a wrong MAC uses it up too (as in Synapse).
+// hex encoded, as in Synapse. The nonce's own tag and expiry are checked
+// first, then the MAC (both in constant time); only then is the nonce
+// recorded as used, so a request with a wrong MAC leaves it usable (unlike
+// Synapse, which spends it) and writes nothing.
 func (s *Server) sharedSecretRegister(r *http.Request, _ *caller) (any, error) {
 	secret := s.cfg.Registration.SharedSecret
 	if secret == "" {
@@ -247,10 +299,7 @@ func (s *Server) sharedSecretRegister(r *http.Request, _ *caller) (any, error) {
 	if err := decodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	ok, err := s.st.TakeRegistrationNonce(r.Context(), req.Nonce, s.now().UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("take registration nonce: %w", err)
-	}
+	expires, ok := checkNonce(secret, req.Nonce, s.now())
 	if !ok {
 		return nil, api.InvalidParam("unrecognised nonce")
 	}
@@ -263,6 +312,12 @@ func (s *Server) sharedSecretRegister(r *http.Request, _ *caller) (any, error) {
 	got, err := hex.DecodeString(req.MAC)
 	if err != nil || !hmac.Equal(got, mac.Sum(nil)) {
 		return nil, api.Forbidden("HMAC incorrect")
+	}
+	switch err := s.st.UseRegistrationNonce(r.Context(), req.Nonce, expires); {
+	case errors.Is(err, store.ErrConflict):
+		return nil, api.InvalidParam("unrecognised nonce")
+	case err != nil:
+		return nil, fmt.Errorf("use registration nonce: %w", err)
 	}
 	userID, err := CreateUser(r.Context(), s.st, s.cfg, strings.ToLower(req.Username), req.Password, req.Admin, s.now().UnixMilli())
 	if err != nil {

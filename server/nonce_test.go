@@ -50,10 +50,10 @@ func sharedSecretBody(secret, nonce, user, password string) map[string]any {
 }
 
 // TestSharedSecretNonceLifetime: a nonce is valid for 60 s after it was
-// issued (by the server's clock) and once; an expired, reused or unknown
-// nonce and one already spent on a wrong MAC all get the same 400
-// M_INVALID_PARAM; the sweep deletes nonces that expired unused and counts
-// them.
+// issued (by the server's clock) and once; an expired, reused, forged or
+// unknown nonce gets 400 M_INVALID_PARAM; a wrong MAC gets 403 and leaves
+// the nonce usable; issuing nonces stores nothing, and the sweep deletes
+// the records of used nonces once they expired and counts them.
 func TestSharedSecretNonceLifetime(t *testing.T) {
 	e, srv, clk := newSecretClockEnv(t)
 	tests := []struct {
@@ -70,7 +70,7 @@ func TestSharedSecretNonceLifetime(t *testing.T) {
 		{"long expired", time.Hour, nonceSecret, false, 400, "M_INVALID_PARAM"},
 		{"reused", 0, nonceSecret, true, 400, "M_INVALID_PARAM"},
 		{"wrong MAC", 0, "wrong", false, 403, "M_FORBIDDEN"},
-		{"reused after a wrong MAC", 0, "wrong", true, 400, "M_INVALID_PARAM"},
+		{"a wrong MAC leaves it usable", 0, "wrong", true, 200, ""},
 	}
 	for i, tc := range tests {
 		clk.set(0)
@@ -86,25 +86,48 @@ func TestSharedSecretNonceLifetime(t *testing.T) {
 		}
 	}
 	e.want(400, "M_INVALID_PARAM", "POST", synapseRegURL, "", sharedSecretBody(nonceSecret, "never-issued", "x", "y"))
-
-	// Three nonces issued and never used: the sweep deletes them once they
-	// expired, not before.
+	// A nonce whose tag does not match (one character changed), and one
+	// issued under another secret, are refused like an unknown one.
 	clk.set(0)
+	n := e.nonce()
+	forged := n[:10] + string("AB"[boolIndex(n[10] == 'A')]) + n[11:]
+	e.want(400, "M_INVALID_PARAM", "POST", synapseRegURL, "", sharedSecretBody(nonceSecret, forged, "forger", "pw"))
+	other, _, _ := newSecretClockEnv(t, func(c *server.Config) { c.Registration.SharedSecret = "another secret" })
+	e.want(400, "M_INVALID_PARAM", "POST", synapseRegURL, "", sharedSecretBody(nonceSecret, other.nonce(), "stranger", "pw"))
+
+	// Start the sweep check from an empty table.
+	clk.set(10 * time.Minute)
+	if _, _, _, err := srv.SweepExpired(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	before := expiredMetric(e, "registration_nonce")
-	for range 3 {
+	// Nonces issued and never used leave nothing behind.
+	for range 10 {
 		e.nonce()
 	}
-	clk.set(30 * time.Second)
+	// Three used nonces are kept until they expire, then swept.
+	for i := range 3 {
+		e.ok("POST", synapseRegURL, "", sharedSecretBody(nonceSecret, e.nonce(), "swept"+string(rune('a'+i)), "pw"))
+	}
+	clk.set(10*time.Minute + 30*time.Second)
 	if _, _, n, err := srv.SweepExpired(t.Context()); err != nil || n != 0 {
 		t.Fatalf("sweep within the lifetime deleted %d nonces (%v), want 0", n, err)
 	}
-	clk.set(2 * time.Minute)
+	clk.set(12 * time.Minute)
 	if _, _, n, err := srv.SweepExpired(t.Context()); err != nil || n != 3 {
-		t.Fatalf("sweep after the lifetime deleted %d nonces (%v), want 3", n, err)
+		t.Fatalf("sweep after the lifetime deleted %d nonces (%v), want 3 (the used ones, none of the 10 unused)", n, err)
 	}
 	if got := expiredMetric(e, "registration_nonce"); got != before+3 {
 		t.Fatalf("vouch_expired_deleted_total{kind=registration_nonce} = %v, want %v", got, before+3)
 	}
+}
+
+// boolIndex is 1 for true and 0 for false.
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestSharedSecretAcrossInstances runs two servers on one PostgreSQL
@@ -170,13 +193,17 @@ func BenchmarkSharedSecretNonce(b *testing.B) {
 
 // newSecretClockEnv is newClockEnv with shared-secret registration on: a
 // server with a movable clock (and an hourly sweep, so that only the test
-// sweeps) over the store of a fresh SQLite test environment.
-func newSecretClockEnv(t *testing.T) (*env, *server.Server, *clock) {
+// sweeps) over the store of a fresh SQLite test environment; mod changes
+// its configuration.
+func newSecretClockEnv(t *testing.T, mod ...func(*server.Config)) (*env, *server.Server, *clock) {
 	t.Helper()
 	base := newEnv(t)
 	c := &clock{}
 	cfg := testConfig()
 	withSharedSecret(&cfg)
+	for _, m := range mod {
+		m(&cfg)
+	}
 	srv, err := server.New(cfg, base.st, slog.New(slog.NewTextHandler(io.Discard, nil)), c.option(), sweepEvery(time.Hour))
 	if err != nil {
 		t.Fatal(err)

@@ -307,22 +307,20 @@ type UIASessions interface {
 	DeleteUIASession(ctx context.Context, id string) error
 }
 
-// RegistrationNonces stores the single-use nonces of shared-secret
-// registration (GET, then POST /_synapse/admin/v1/register). They live in
-// the store rather than in the server process so that a nonce issued by one
-// instance can be used on another that shares the database, and so that
-// exactly one request can ever use a nonce, whichever instance it reaches.
+// RegistrationNonces records the shared-secret registration nonces that
+// have been used (POST /_synapse/admin/v1/register), until they expire, so
+// that each is used once. The nonces themselves are issued and checked by
+// the server without the store (they carry their expiry and a MAC); only a
+// registration whose MAC is right writes here. Keeping the record in the
+// store rather than in the process makes a nonce single-use across every
+// instance that shares the database.
 type RegistrationNonces interface {
-	// CreateRegistrationNonce stores a new nonce that is valid up to and
-	// including expiresMs (Unix milliseconds). Nonces are random; a nonce
-	// that is already stored is left as it is and gives ErrConflict.
-	CreateRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error
-	// TakeRegistrationNonce deletes the nonce and reports whether it existed
-	// and had not expired at nowMs (nowMs <= its expiry). It is atomic: of
-	// several concurrent takes of one nonce, from one process or several
-	// sharing the database, at most one returns true. An expired nonce is
-	// deleted too and reported as false, exactly like an unknown one.
-	TakeRegistrationNonce(ctx context.Context, nonce string, nowMs int64) (bool, error)
+	// UseRegistrationNonce records nonce as used until expiresMs (Unix
+	// milliseconds); the expiry sweep deletes it afterwards. A nonce
+	// already recorded gives ErrConflict and is left as it is. Atomic: of
+	// several concurrent uses of one nonce, from one process or several
+	// sharing the database, exactly one succeeds.
+	UseRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error
 }
 
 // Expiry deletes the records that are kept only for a while: user-interactive

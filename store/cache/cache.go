@@ -308,15 +308,8 @@ func (s *Store) DeleteExpired(ctx context.Context, uiaCreatedBeforeMs, txnCreate
 	return s.Store.DeleteExpired(ctx, uiaCreatedBeforeMs, txnCreatedBeforeMs, nonceExpiresBeforeMs)
 }
 
-// CreateRegistrationNonce implements store.RegistrationNonces by passing
-// through: nonces are written once and read once, so caching them would
-// save nothing.
-func (s *Store) CreateRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error {
-	return s.Store.CreateRegistrationNonce(ctx, nonce, expiresMs)
-}
-
-// TakeRegistrationNonce implements store.RegistrationNonces by passing
-// through, so that the store alone decides, atomically, which take wins.
-func (s *Store) TakeRegistrationNonce(ctx context.Context, nonce string, nowMs int64) (bool, error) {
-	return s.Store.TakeRegistrationNonce(ctx, nonce, nowMs)
+// UseRegistrationNonce implements store.RegistrationNonces by passing
+// through: used nonces are not cached.
+func (s *Store) UseRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error {
+	return s.Store.UseRegistrationNonce(ctx, nonce, expiresMs)
 }

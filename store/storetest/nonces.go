@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -11,48 +12,23 @@ import (
 )
 
 // testRegistrationNonces checks store.RegistrationNonces and the nonce part
-// of store.Expiry: a nonce is valid up to and including its expiry, is
-// taken once, an expired or unknown one is refused, a duplicate is refused
-// without changing the stored one, and the sweep deletes exactly the
-// nonces that expired strictly before its cut-off.
+// of store.Expiry: a nonce can be used once, a second use is refused
+// without changing the stored expiry, and the sweep deletes exactly the
+// records that expired strictly before its cut-off (after which the nonce
+// could be recorded again, though the server refuses an expired nonce
+// before it reaches the store).
 func testRegistrationNonces(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	for _, n := range []struct {
-		nonce   string
-		expires int64
-	}{{"n1", 1000}, {"n2", 1000}, {"n3", 500}, {"n4", 2000}} {
-		must(t, s.CreateRegistrationNonce(ctx, n.nonce, n.expires))
-	}
-	// A duplicate is refused and leaves the stored expiry alone.
-	wantErr(t, s.CreateRegistrationNonce(ctx, "n4", 9000), store.ErrConflict)
+	must(t, s.UseRegistrationNonce(ctx, "n1", 1000))
+	wantErr(t, s.UseRegistrationNonce(ctx, "n1", 1000), store.ErrConflict)
+	wantErr(t, s.UseRegistrationNonce(ctx, "n1", 9000), store.ErrConflict)
+	must(t, s.UseRegistrationNonce(ctx, "n2", 1000))
 
-	takes := []struct {
-		name  string
-		nonce string
-		now   int64
-		want  bool
-	}{
-		{"at its expiry", "n1", 1000, true},
-		{"taken twice", "n1", 0, false},
-		{"before its expiry", "n2", 999, true},
-		{"never issued", "unknown", 0, false},
-		{"empty", "", 0, false},
-		{"expired", "n3", 501, false},
-		{"expired, then again before expiry", "n3", 0, false},
-		{"duplicate kept the first expiry", "n4", 2001, false},
-	}
-	for _, tc := range takes {
-		ok, err := s.TakeRegistrationNonce(ctx, tc.nonce, tc.now)
-		must(t, err)
-		eq(t, tc.name+": take "+tc.nonce, ok, tc.want)
-	}
-
-	// The sweep: strictly before the cut-off goes, the rest stays.
 	for _, n := range []struct {
 		nonce   string
 		expires int64
 	}{{"e100", 100}, {"e199", 199}, {"l200", 200}, {"l300", 300}} {
-		must(t, s.CreateRegistrationNonce(ctx, n.nonce, n.expires))
+		must(t, s.UseRegistrationNonce(ctx, n.nonce, n.expires))
 	}
 	sweeps := []struct {
 		name   string
@@ -68,37 +44,48 @@ func testRegistrationNonces(t *testing.T, s store.Store) {
 		must(t, err)
 		eq(t, tc.name+": deleted", [3]int{u, x, n}, [3]int{0, 0, tc.want})
 	}
-	// Taken at time 0 every one of them would still be valid, so false
-	// means the sweep removed it.
-	for nonce, kept := range map[string]bool{"e100": false, "e199": false, "l200": true, "l300": true} {
-		ok, err := s.TakeRegistrationNonce(ctx, nonce, 0)
-		must(t, err)
-		eq(t, "after the sweep: take "+nonce, ok, kept)
+	// A swept record is gone (the nonce can be recorded again); a kept one
+	// is still there. "n1" kept its first expiry, 1000: a sweep at 1000
+	// keeps it, one at 1001 takes it.
+	for nonce, swept := range map[string]bool{"e100": true, "e199": true, "l200": false, "l300": false} {
+		err := s.UseRegistrationNonce(ctx, nonce, 5000)
+		if swept {
+			must(t, err)
+		} else {
+			wantErr(t, err, store.ErrConflict)
+		}
 	}
+	_, _, n, err := s.DeleteExpired(ctx, 0, 0, 1000)
+	must(t, err)
+	eq(t, "sweep at n1's expiry", n, 2) // l200, l300
+	wantErr(t, s.UseRegistrationNonce(ctx, "n1", 1000), store.ErrConflict)
+	_, _, n, err = s.DeleteExpired(ctx, 0, 0, 1001)
+	must(t, err)
+	eq(t, "sweep after n1's expiry", n, 2) // n1, n2
 }
 
-// testRegistrationNoncesConcurrent takes each of several nonces from 8
-// goroutines released together: exactly one take of each succeeds.
+// testRegistrationNoncesConcurrent uses each of several nonces from 8
+// goroutines released together: exactly one use of each succeeds, the
+// others get ErrConflict.
 func testRegistrationNoncesConcurrent(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	const rounds, takers = 5, 8
+	const rounds, users = 5, 8
 	for r := range rounds {
 		nonce := fmt.Sprint("race", r)
-		must(t, s.CreateRegistrationNonce(ctx, nonce, 1000))
-		var won atomic.Int32
+		var won, lost atomic.Int32
 		var wg sync.WaitGroup
 		start := make(chan struct{})
-		errs := make(chan error, takers)
-		for range takers {
+		errs := make(chan error, users)
+		for range users {
 			wg.Go(func() {
 				<-start
-				ok, err := s.TakeRegistrationNonce(ctx, nonce, 500)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if ok {
+				switch err := s.UseRegistrationNonce(ctx, nonce, 1000); {
+				case err == nil:
 					won.Add(1)
+				case errors.Is(err, store.ErrConflict):
+					lost.Add(1)
+				default:
+					errs <- err
 				}
 			})
 		}
@@ -108,11 +95,12 @@ func testRegistrationNoncesConcurrent(t *testing.T, s store.Store) {
 		for err := range errs {
 			must(t, err)
 		}
-		eq(t, nonce+": successful takes", won.Load(), int32(1))
+		eq(t, nonce+": successful uses", won.Load(), int32(1))
+		eq(t, nonce+": refused uses", lost.Load(), int32(users-1))
 	}
 }
 
-// testRegistrationNoncesBacklog: more expired nonces than one batch (1000
+// testRegistrationNoncesBacklog: more expired records than one batch (1000
 // in sqldb) go in one DeleteExpired call, and a live one stays.
 func testRegistrationNoncesBacklog(t *testing.T, s store.Store) {
 	ctx := context.Background()
@@ -122,7 +110,7 @@ func testRegistrationNoncesBacklog(t *testing.T, s store.Store) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < many; i += workers {
-				if err := s.CreateRegistrationNonce(ctx, fmt.Sprint("bulk", i), int64(i)); err != nil {
+				if err := s.UseRegistrationNonce(ctx, fmt.Sprint("bulk", i), int64(i)); err != nil {
 					errs <- err
 					return
 				}
@@ -134,14 +122,10 @@ func testRegistrationNoncesBacklog(t *testing.T, s store.Store) {
 	for err := range errs {
 		must(t, err)
 	}
-	must(t, s.CreateRegistrationNonce(ctx, "live", many))
+	must(t, s.UseRegistrationNonce(ctx, "live", many))
 	u, x, n, err := s.DeleteExpired(ctx, 0, 0, many)
 	must(t, err)
 	eq(t, "backlog deleted", [3]int{u, x, n}, [3]int{0, 0, many})
-	ok, err := s.TakeRegistrationNonce(ctx, "bulk2099", 0)
-	must(t, err)
-	eq(t, "take a swept nonce", ok, false)
-	ok, err = s.TakeRegistrationNonce(ctx, "live", many)
-	must(t, err)
-	eq(t, "take the live nonce", ok, true)
+	must(t, s.UseRegistrationNonce(ctx, "bulk2099", 0)) // swept: recorded anew
+	wantErr(t, s.UseRegistrationNonce(ctx, "live", many), store.ErrConflict)
 }

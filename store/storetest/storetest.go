@@ -40,7 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UIASessions", testUIA},
 		{"Expiry", testExpiry},
 		{"RegistrationNonces", testRegistrationNonces},
-		{"RegistrationNoncesConcurrentTake", testRegistrationNoncesConcurrent},
+		{"RegistrationNoncesConcurrentUse", testRegistrationNoncesConcurrent},
 		{"RegistrationNoncesBacklog", testRegistrationNoncesBacklog},
 		{"ConcurrentWrites", testConcurrent},
 		{"ConcurrentFailuresIsolated", testConcurrentFailures},

@@ -269,49 +269,21 @@ func (db *DB) DeleteUIASession(ctx context.Context, id string) error {
 	})
 }
 
-// CreateRegistrationNonce implements store.RegistrationNonces.
-func (db *DB) CreateRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error {
+// UseRegistrationNonce implements store.RegistrationNonces. The insert is
+// the check: the primary key lets one row in, and a second insert of the
+// same nonce (in this process, or on another PostgreSQL instance once the
+// first commits) finds it there.
+func (db *DB) UseRegistrationNonce(ctx context.Context, nonce string, expiresMs int64) error {
 	return db.inTx(ctx, func(t *tx) error {
 		res, err := t.exec(`INSERT INTO registration_nonces (nonce, expires_ms) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING`, nonce, expiresMs)
 		if err != nil {
-			return fmt.Errorf("create registration nonce: %w", err)
+			return fmt.Errorf("use registration nonce: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("create registration nonce: %w", store.ErrConflict)
+			return fmt.Errorf("registration nonce already used: %w", store.ErrConflict)
 		}
 		return nil
 	})
-}
-
-// TakeRegistrationNonce implements store.RegistrationNonces. One DELETE …
-// RETURNING (SQLite 3.35+, PostgreSQL) both consumes the nonce and reads its
-// expiry, so no other statement can come between the check and the delete:
-// within a process writes run one at a time, and across PostgreSQL
-// instances a second DELETE of the same row waits for the first to commit
-// and then finds nothing (besides, every write transaction holds the
-// advisory write lock). The result is reported only after the commit.
-func (db *DB) TakeRegistrationNonce(ctx context.Context, nonce string, nowMs int64) (bool, error) {
-	var ok bool
-	err := db.inTx(ctx, func(t *tx) error {
-		ok = false
-		row, err := t.queryRow(`DELETE FROM registration_nonces WHERE nonce = ? RETURNING expires_ms`, nonce)
-		if err != nil {
-			return err
-		}
-		var expires int64
-		switch err := row.Scan(&expires); {
-		case errors.Is(err, sql.ErrNoRows):
-			return nil
-		case err != nil:
-			return err
-		}
-		ok = nowMs <= expires
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("take registration nonce: %w", err)
-	}
-	return ok, nil
 }
 
 // expiryBatch is the most rows of one table that one transaction of
