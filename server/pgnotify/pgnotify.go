@@ -9,8 +9,9 @@
 // so a lost or duplicated notification costs latency, never correctness.
 // When the listening connection breaks, every local subscriber is woken (a
 // notification may have been missed) and the listener reconnects with
-// backoff. The package imports only pgx; it is not a message bus and stores
-// nothing.
+// backoff. The package imports only pgx and the in-process fan-out
+// (internal/wakeup) it shares with the single-process notifier; it is not a
+// message bus and stores nothing.
 package pgnotify
 
 import (
@@ -27,6 +28,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"vouch/internal/wakeup"
 )
 
 // Channel is the PostgreSQL notification channel.
@@ -57,8 +60,9 @@ type Notifier struct {
 	cfg *pgx.ConnConfig
 	log *slog.Logger
 
+	local wakeup.Set // this process's subscribers
+
 	mu      sync.Mutex
-	waiters map[string]map[chan struct{}]struct{}
 	pending map[string]struct{}
 	kick    chan struct{}
 
@@ -88,7 +92,6 @@ func newNotifier(ctx context.Context, databaseURL string, log *slog.Logger, live
 	rand.Read(id) //nolint:errcheck // crypto/rand.Read never fails
 	n := &Notifier{
 		id: hex.EncodeToString(id), cfg: cfg, log: log,
-		waiters:  map[string]map[chan struct{}]struct{}{},
 		pending:  map[string]struct{}{},
 		kick:     make(chan struct{}, 1),
 		liveness: liveness,
@@ -115,9 +118,9 @@ func (n *Notifier) Close() error {
 // Notify wakes the local subscribers of userIDs now and queues the IDs for
 // the other processes. It never blocks on the database.
 func (n *Notifier) Notify(userIDs ...string) {
+	n.local.Wake(userIDs...)
 	n.mu.Lock()
 	for _, u := range userIDs {
-		n.wakeLocked(u)
 		// A newline separates IDs in the payload; Matrix user IDs cannot
 		// contain one, and an ID too long for a payload cannot be sent.
 		if !strings.Contains(u, "\n") && len(u)+len(n.id)+1 <= maxPayload {
@@ -134,39 +137,7 @@ func (n *Notifier) Notify(userIDs ...string) {
 // Subscribe returns a channel that receives a value after a later Notify for
 // userID in any process, and the function that unsubscribes.
 func (n *Notifier) Subscribe(userID string) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	n.mu.Lock()
-	if n.waiters[userID] == nil {
-		n.waiters[userID] = map[chan struct{}]struct{}{}
-	}
-	n.waiters[userID][ch] = struct{}{}
-	n.mu.Unlock()
-	return ch, func() {
-		n.mu.Lock()
-		delete(n.waiters[userID], ch)
-		if len(n.waiters[userID]) == 0 {
-			delete(n.waiters, userID)
-		}
-		n.mu.Unlock()
-	}
-}
-
-func (n *Notifier) wakeLocked(userID string) {
-	for ch := range n.waiters[userID] {
-		select {
-		case ch <- struct{}{}:
-		default: // already signalled
-		}
-	}
-}
-
-// wakeAll wakes every local subscriber (after notifications may be lost).
-func (n *Notifier) wakeAll() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for u := range n.waiters {
-		n.wakeLocked(u)
-	}
+	return n.local.Subscribe(userID)
 }
 
 // connect opens a connection named for its role in pg_stat_activity.
@@ -209,7 +180,7 @@ func (n *Notifier) listener(conn *pgx.Conn) {
 			}
 			conn, backoff = c, 100*time.Millisecond
 			// Changes made while we were not listening were not announced.
-			n.wakeAll()
+			n.local.WakeAll()
 		}
 		msg, err := n.wait(conn)
 		if err != nil {
@@ -220,7 +191,7 @@ func (n *Notifier) listener(conn *pgx.Conn) {
 				return
 			}
 			n.log.Warn("pgnotify: listener connection lost", "err", err)
-			n.wakeAll()
+			n.local.WakeAll()
 			continue
 		}
 		n.deliver(msg.Payload)
@@ -254,11 +225,7 @@ func (n *Notifier) deliver(payload string) {
 	if from == n.id || users == "" {
 		return // ours: woken locally already
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for u := range strings.SplitSeq(users, "\n") {
-		n.wakeLocked(u)
-	}
+	n.local.Wake(strings.Split(users, "\n")...)
 }
 
 // sender publishes queued user IDs until Close.
