@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -164,31 +165,20 @@ func signaturesUploadPlan(p *population, clients int) (*plan, error) {
 	if n < 2 {
 		return nil, fmt.Errorf("%w: signatures-upload needs at least 2 users", ErrConfig)
 	}
-	callers := min(clients, n)
-	bodies := make([][][]byte, callers)
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for c := range callers {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			u := p.users[c]
-			for j := 1; j < n; j++ {
-				b, err := u.signOtherMasterBody(p.users[(c+j)%n])
-				if err != nil {
-					errs[c] = err
-					return
-				}
-				bodies[c] = append(bodies[c], b)
+	bodies, err := buildBodies(min(clients, n), func(c int) ([][]byte, error) {
+		u := p.users[c]
+		mine := make([][]byte, 0, n-1)
+		for j := 1; j < n; j++ {
+			b, err := u.signOtherMasterBody(p.users[(c+j)%n])
+			if err != nil {
+				return nil, err
 			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+			mine = append(mine, b)
 		}
+		return mine, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return signaturesPlan(p, bodies, n, string(SignaturesUpload)), nil
 }
@@ -208,7 +198,42 @@ func signaturesUploadBatchPlan(p *population, clients, k int) (*plan, error) {
 	// The cycle: the smallest number of requests after which the offsets
 	// come back to the start, others / gcd(others, k).
 	requests := others / gcd(others, k)
-	callers := min(clients, n)
+	bodies, err := buildBodies(min(clients, n), func(c int) ([][]byte, error) {
+		u := p.users[c]
+		signed := make([]json.RawMessage, others) // signed[j-1]: over user c+j
+		for j := 1; j < n; j++ {
+			obj, err := u.signOtherMaster(p.users[(c+j)%n])
+			if err != nil {
+				return nil, err
+			}
+			signed[j-1] = obj
+		}
+		mine := make([][]byte, requests)
+		for r := range requests {
+			body := make(map[string]map[string]json.RawMessage, k)
+			for i := range k {
+				j := (r*k+i)%others + 1
+				o := p.users[(c+j)%n]
+				body[o.id] = map[string]json.RawMessage{o.master.b64: signed[j-1]}
+			}
+			b, err := json.Marshal(body)
+			if err != nil {
+				return nil, fmt.Errorf("bench: batch body: %w", err)
+			}
+			mine[r] = b
+		}
+		return mine, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return signaturesPlan(p, bodies, n, string(SignaturesUploadBatch)), nil
+}
+
+// buildBodies runs build for callers 0 … callers-1, GOMAXPROCS at a time
+// (signing is CPU-bound), and returns their bodies, or every caller's error
+// joined.
+func buildBodies(callers int, build func(c int) ([][]byte, error)) ([][][]byte, error) {
 	bodies := make([][][]byte, callers)
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
@@ -217,40 +242,11 @@ func signaturesUploadBatchPlan(p *population, clients, k int) (*plan, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			u := p.users[c]
-			signed := make([]json.RawMessage, others) // signed[j-1]: over user c+j
-			for j := 1; j < n; j++ {
-				obj, err := u.signOtherMaster(p.users[(c+j)%n])
-				if err != nil {
-					errs[c] = err
-					return
-				}
-				signed[j-1] = obj
-			}
-			bodies[c] = make([][]byte, requests)
-			for r := range requests {
-				body := make(map[string]map[string]json.RawMessage, k)
-				for i := range k {
-					j := (r*k+i)%others + 1
-					o := p.users[(c+j)%n]
-					body[o.id] = map[string]json.RawMessage{o.master.b64: signed[j-1]}
-				}
-				b, err := json.Marshal(body)
-				if err != nil {
-					errs[c] = fmt.Errorf("bench: batch body: %w", err)
-					return
-				}
-				bodies[c][r] = b
-			}
+			bodies[c], errs[c] = build(c)
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return signaturesPlan(p, bodies, n, string(SignaturesUploadBatch)), nil
+	return bodies, errors.Join(errs...)
 }
 
 // signaturesPlan sends worker w the precomputed bodies of user w%n in turn
