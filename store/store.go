@@ -168,13 +168,17 @@ const (
 	UsageMaster      = "master"
 	UsageSelfSigning = "self_signing"
 	UsageUserSigning = "user_signing"
+	// UsagePublicUserSigning is the MSC2882 public user-signing key (PUSK),
+	// whose signatures over other users' keys everyone may see. Stored in
+	// the same TEXT usage column as the others: no migration.
+	UsagePublicUserSigning = "public_user_signing"
 )
 
 // CrossSigningKeyRecord is one cross-signing key: its canonical JSON without
 // signatures and its unpadded base64 public key.
 type CrossSigningKeyRecord struct {
 	UserID    string
-	Usage     string // UsageMaster, UsageSelfSigning or UsageUserSigning
+	Usage     string // UsageMaster, UsageSelfSigning, UsageUserSigning or UsagePublicUserSigning
 	PublicKey string
 	KeyJSON   []byte
 }
@@ -212,6 +216,9 @@ const (
 	KindMaster
 	KindSelfSigning
 	KindUserSigning
+	// KindPublicUserSigning is the MSC2882 public user-signing key (stored
+	// in the same INTEGER kind columns: no migration).
+	KindPublicUserSigning
 )
 
 // Signature is one verified signature over a stored key.
@@ -230,13 +237,32 @@ type Signature struct {
 // Signatures stores signatures over keys.
 type Signatures interface {
 	// PutSignatures stores verified signatures (replacing one by the same
-	// signer key over the same target) and appends a device-list change per
+	// signer key over the same target; a public user-signing-key signature
+	// also replaces every other public user-signing-key signature its signer
+	// user made over that target, MSC2882's one public signature per signer
+	// per key) and appends a device-list change per
 	// target user — visible to everyone for public signatures, only to the
 	// signer for user-signing-key signatures — in one transaction. A target
 	// key that no longer exists gives ErrNotFound and stores nothing.
 	PutSignatures(ctx context.Context, sigs []Signature) error
 	// GetSignatures returns every signature over keys of the given users.
 	GetSignatures(ctx context.Context, targetUsers []string) ([]Signature, error)
+	// DeleteSignatures deletes the signatures named by targets that
+	// signerUser made, and appends a device-list change per target user
+	// whose signatures went — visible to everyone interested in the target
+	// user for public signatures, only to the signer for user-signing-key
+	// signatures — in one transaction. References to signatures that do not
+	// exist (or that another user made) are skipped. It returns the
+	// signatures it deleted, with their kinds and values.
+	DeleteSignatures(ctx context.Context, signerUser string, targets []SignatureRef) (deleted []Signature, err error)
+}
+
+// SignatureRef names one signature of a given signer user: the key it
+// signs and the signer's key ID.
+type SignatureRef struct {
+	TargetUser  string
+	TargetKey   string // device ID or unpadded base64 public key
+	SignerKeyID string // "ed25519:<device ID or public key>"
 }
 
 // DeviceLists tracks the stream position and who must hear about changes.

@@ -239,6 +239,19 @@ func (s *Store) PutSignatures(ctx context.Context, sigs []store.Signature) error
 	return err
 }
 
+// DeleteSignatures implements store.Signatures. The signatures' target
+// users are invalidated whatever the outcome (a failed call may have
+// reached the database before failing), as PutSignatures does.
+func (s *Store) DeleteSignatures(ctx context.Context, signerUser string, targets []store.SignatureRef) ([]store.Signature, error) {
+	deleted, err := s.Store.DeleteSignatures(ctx, signerUser, targets)
+	users := make([]string, 0, len(targets))
+	for _, r := range targets {
+		users = append(users, r.TargetUser)
+	}
+	s.sigs.invalidate(users...)
+	return deleted, err
+}
+
 // GetSignatures implements store.Signatures, cached per target user.
 func (s *Store) GetSignatures(ctx context.Context, targetUsers []string) ([]store.Signature, error) {
 	// Look every user up first, so that the answer is allocated once at its

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CrossSigningReplaceDropsSignatures", testCrossSigningReplace},
 		{"Signatures", testSignatures},
 		{"SignaturesBatch", testSignaturesBatch},
+		{"MSC2882PublicSignatures", testMSC2882},
 		{"DeleteDevicesCascades", testDeleteDevices},
 		{"DeviceListChanges", testDeviceLists},
 		{"ToDevice", testToDevice},

@@ -293,6 +293,13 @@ func (db *DB) PutCrossSigningKeys(ctx context.Context, u store.CrossSigningUpdat
 					return err
 				}
 				if old.PublicKey != k.PublicKey {
+					if k.Usage == store.UsagePublicUserSigning {
+						// Its signatures over other users' keys were public:
+						// everyone interested in those users hears they went.
+						if err := t.announcePublicSignaturesBy(u.UserID, "ed25519:"+old.PublicKey); err != nil {
+							return err
+						}
+					}
 					if _, err := t.exec(`DELETE FROM signatures WHERE signer_user = ? AND signer_key_id = ?`, u.UserID, "ed25519:"+old.PublicKey); err != nil {
 						return err
 					}
@@ -366,6 +373,8 @@ var usageOfKind = map[store.KeyKind]string{
 	store.KindMaster:      store.UsageMaster,
 	store.KindSelfSigning: store.UsageSelfSigning,
 	store.KindUserSigning: store.UsageUserSigning,
+	// MSC2882: the public user-signing key is a signer and a target.
+	store.KindPublicUserSigning: store.UsagePublicUserSigning,
 }
 
 // keyExists reports whether the key of a kind exists (id is a device ID or
@@ -417,6 +426,9 @@ func (db *DB) PutSignatures(ctx context.Context, sigs []store.Signature) error {
 				c.onlyFor = s.SignerUser
 			}
 			changes[c] = true
+		}
+		if err := t.dropOtherPublicSignatures(sigs); err != nil {
+			return err
 		}
 		if err := t.upsertSignatures(sigs); err != nil {
 			return err
