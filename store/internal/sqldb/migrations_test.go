@@ -10,13 +10,15 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// TestMigration4Upgrade builds a version-3 SQLite database holding one-time
-// keys and a to-device transaction ID, opens it with New (which applies
-// migrations 4 and 5) and checks that the transaction ID reads as created
-// at 0 (so the first sweep removes it), that the keys survived the WITHOUT ROWID rebuild, that one_time_keys_alg is gone,
-// that claims find the keys by their ID prefix and that the foreign key to
-// devices still cascades.
-func TestMigration4Upgrade(t *testing.T) {
+// TestMigrationUpgradeFromV3 builds a version-3 SQLite database holding
+// one-time keys and a to-device transaction ID, opens it with New (which
+// applies migrations 4 to the newest) and checks that the transaction ID
+// reads as created at 0 (so the first sweep removes it), that the keys
+// survived both rebuilds of one_time_keys (WITHOUT ROWID in 4, a rowid
+// table with a unique index in 7), that no leftover of either remains, that
+// a key ID is still unique per device, that claims find the keys by their
+// ID prefix and that the foreign key to devices still cascades.
+func TestMigrationUpgradeFromV3(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v3.db")
 	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
@@ -67,17 +69,29 @@ func TestMigration4Upgrade(t *testing.T) {
 	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'one_time_keys'`).Scan(&ddl); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"WITHOUT ROWID", "REFERENCES devices"} {
+	for _, want := range []string{"seq INTEGER PRIMARY KEY", "REFERENCES devices"} {
 		if !strings.Contains(ddl, want) {
 			t.Errorf("one_time_keys DDL lacks %q:\n%s", want, ddl)
 		}
+	}
+	if strings.Contains(ddl, "WITHOUT ROWID") {
+		t.Errorf("one_time_keys is still clustered:\n%s", ddl)
 	}
 	var n int
 	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name IN ('one_time_keys_alg', 'one_time_keys_new')`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
-		t.Errorf("%d leftovers of the rebuild in sqlite_master", n)
+		t.Errorf("%d leftovers of the rebuilds in sqlite_master", n)
+	}
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_keys`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("%d one-time keys after the upgrade, want 4", n)
+	}
+	if _, err := raw.ExecContext(ctx, `INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES ('@a:x', 'D1', 'curve25519', 'curve25519:C', x'00')`); err == nil {
+		t.Error("a second key with ID curve25519:C on D1 was accepted: the unique index is missing")
 	}
 
 	got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": "signed_curve25519"}})
