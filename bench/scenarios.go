@@ -189,6 +189,10 @@ func signaturesUploadPlan(p *population, clients int) (*plan, error) {
 // others at offsets r·k+1 … r·k+k (modulo the n−1 others), so k distinct
 // users per request and, over the caller's cycle of requests, every other
 // user as often as any. After the cycle the same requests are sent again.
+// Only the n−1 signed objects of each caller are kept; each request's body
+// is assembled from them when it is sent (a few microseconds for k = 16),
+// so memory grows with the users and not with the cycle, which is
+// lcm(n−1, k)/k requests long.
 func signaturesUploadBatchPlan(p *population, clients, k int) (*plan, error) {
 	n := len(p.users)
 	if k < 1 || n < k+1 {
@@ -198,36 +202,43 @@ func signaturesUploadBatchPlan(p *population, clients, k int) (*plan, error) {
 	// The cycle: the smallest number of requests after which the offsets
 	// come back to the start, others / gcd(others, k).
 	requests := others / gcd(others, k)
-	bodies, err := buildBodies(min(clients, n), func(c int) ([][]byte, error) {
+	// entries[c][j-1] is `"<user c+j>":{"<their master key>":<signed object>}`.
+	entries, err := buildBodies(min(clients, n), func(c int) ([][]byte, error) {
 		u := p.users[c]
-		signed := make([]json.RawMessage, others) // signed[j-1]: over user c+j
+		mine := make([][]byte, others)
 		for j := 1; j < n; j++ {
-			obj, err := u.signOtherMaster(p.users[(c+j)%n])
+			o := p.users[(c+j)%n]
+			obj, err := u.signOtherMaster(o)
 			if err != nil {
 				return nil, err
 			}
-			signed[j-1] = obj
-		}
-		mine := make([][]byte, requests)
-		for r := range requests {
-			body := make(map[string]map[string]json.RawMessage, k)
-			for i := range k {
-				j := (r*k+i)%others + 1
-				o := p.users[(c+j)%n]
-				body[o.id] = map[string]json.RawMessage{o.master.b64: signed[j-1]}
-			}
-			b, err := json.Marshal(body)
+			e, err := json.Marshal(map[string]map[string]json.RawMessage{o.id: {o.master.b64: obj}})
 			if err != nil {
 				return nil, fmt.Errorf("bench: batch body: %w", err)
 			}
-			mine[r] = b
+			mine[j-1] = e[1 : len(e)-1] // the one member, without the braces
 		}
 		return mine, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return signaturesPlan(p, bodies, n, string(SignaturesUploadBatch)), nil
+	body := func(c, r int, dst []byte) []byte {
+		dst = append(dst, '{')
+		for i := range k {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, entries[c][((r%requests)*k+i)%others]...)
+		}
+		return append(dst, '}')
+	}
+	next := func(w, seq int, scratch *[]byte) (request, bool, error) {
+		u := p.users[w%n]
+		*scratch = body(w%n, seq, (*scratch)[:0])
+		return request{method: http.MethodPost, path: pathSigsUpload, token: u.devices[0].token, body: *scratch}, true, nil
+	}
+	return signaturesPlanWith(p, next, body(0, 0, nil), string(SignaturesUploadBatch)), nil
 }
 
 // buildBodies runs build for callers 0 … callers-1, GOMAXPROCS at a time
@@ -259,9 +270,15 @@ func signaturesPlan(p *population, bodies [][][]byte, n int, name string) *plan 
 		mine := bodies[w%n]
 		return request{method: http.MethodPost, path: pathSigsUpload, token: u.devices[0].token, body: mine[seq%len(mine)]}, true, nil
 	}
+	return signaturesPlanWith(p, next, bodies[0][0], name)
+}
+
+// signaturesPlanWith is a signatures plan sending next's requests and
+// probing with first, user 0's first body.
+func signaturesPlanWith(p *population, next func(w, seq int, scratch *[]byte) (request, bool, error), first []byte, name string) *plan {
 	probe := func(ctx context.Context, e endpoint) error {
 		var r signatureUploadResponse
-		if err := e.call(ctx, http.MethodPost, pathSigsUpload, p.users[0].devices[0].token, bodies[0][0], &r); err != nil {
+		if err := e.call(ctx, http.MethodPost, pathSigsUpload, p.users[0].devices[0].token, first, &r); err != nil {
 			return err
 		}
 		if r.Failures == nil {

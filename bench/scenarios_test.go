@@ -40,8 +40,9 @@ func TestSignaturesUploadBatchPlan(t *testing.T) {
 				t.Fatal(err)
 			}
 			seen := map[string]int{}
+			var scratch []byte // bodies are assembled here, as in the load loop
 			for seq := range cycle {
-				rq, ok, err := pl.next(w, seq, nil)
+				rq, ok, err := pl.next(w, seq, &scratch)
 				if err != nil || !ok || rq.path != pathSigsUpload || rq.token != caller.devices[0].token {
 					t.Fatalf("%+v worker %d request %d: %+v %v %v", tt, w, seq, rq, ok, err)
 				}
@@ -76,9 +77,10 @@ func TestSignaturesUploadBatchPlan(t *testing.T) {
 				}
 			}
 			// After the cycle the same requests come again.
-			a, _, _ := pl.next(w, 0, nil)
-			b, _, _ := pl.next(w, cycle, nil)
-			if string(a.body) != string(b.body) {
+			a, _, _ := pl.next(w, 0, &scratch)
+			first := string(a.body)
+			b, _, _ := pl.next(w, cycle, &scratch)
+			if first != string(b.body) {
 				t.Errorf("%+v: request %d is not request 0 again", tt, cycle)
 			}
 		}
