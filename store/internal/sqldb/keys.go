@@ -470,8 +470,8 @@ func (t *tx) targetsExist(sigs []store.Signature, known map[keyRef]bool) error {
 		for _, k := range chunk {
 			args = append(args, k.user, k.id)
 		}
-		rows, err := t.query(`SELECT user_id, device_id FROM device_keys WHERE (user_id, device_id) IN (VALUES `+rowPlaceholders(len(chunk), 2)+`)`, args...)
-		if err := scanExisting(rows, err, known, store.KindDevice, false); err != nil {
+		where := `FROM device_keys WHERE (user_id, device_id) IN (VALUES ` + rowPlaceholders(len(chunk), 2) + `)`
+		if err := t.markExisting(chunk, known, where, args, `SELECT user_id, device_id `, store.KindDevice, false); err != nil {
 			return err
 		}
 	}
@@ -481,12 +481,36 @@ func (t *tx) targetsExist(sigs []store.Signature, known map[keyRef]bool) error {
 		for _, k := range chunk {
 			args = append(args, k.user, usageOfKind[k.kind], k.id)
 		}
-		rows, err := t.query(`SELECT user_id, public_key, usage FROM cross_signing_keys WHERE (user_id, usage, public_key) IN (VALUES `+rowPlaceholders(len(chunk), 3)+`)`, args...)
-		if err := scanExisting(rows, err, known, 0, true); err != nil {
+		where := `FROM cross_signing_keys WHERE (user_id, usage, public_key) IN (VALUES ` + rowPlaceholders(len(chunk), 3) + `)`
+		if err := t.markExisting(chunk, known, where, args, `SELECT user_id, public_key, usage `, 0, true); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// markExisting marks the keys of chunk (distinct, all in known) that exist.
+// It first counts the rows of "SELECT COUNT(*) "+where: when all exist,
+// as they nearly always do (the handler found them moments before), that
+// is the whole answer, without reading a row per key. Otherwise it reads
+// the rows (selectCols+where) to learn which keys are missing.
+func (t *tx) markExisting(chunk []keyRef, known map[keyRef]bool, where string, args []any, selectCols string, kind store.KeyKind, withUsage bool) error {
+	row, err := t.queryRow(`SELECT COUNT(*) `+where, args...)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := row.Scan(&n); err != nil {
+		return fmt.Errorf("%s: count keys: %w", t.db.d.Name, err)
+	}
+	if n == len(chunk) {
+		for _, k := range chunk {
+			known[k] = true
+		}
+		return nil
+	}
+	rows, err := t.query(selectCols+where, args...)
+	return scanExisting(rows, err, known, kind, withUsage)
 }
 
 // scanExisting marks the keys of rows (user, id[, usage]) as existing in
