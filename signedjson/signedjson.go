@@ -106,6 +106,22 @@ func SigningBytes(obj []byte) ([]byte, error) {
 	return b, err
 }
 
+// SigningBytesAndSignatures returns what SigningBytes and SignaturesOf
+// return for obj, with one canonicalization of obj instead of two: for a
+// server that checks an uploaded object against a stored key and then
+// looks for the uploader's signature on it.
+func SigningBytesAndSignatures(obj []byte) ([]byte, Signatures, error) {
+	b, raw, err := signingInput(nil, obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	sigs, err := parseSignatures(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, sigs, nil
+}
+
 // signingInput appends the signed bytes of obj to dst and returns the raw,
 // validated value of the "signatures" member (nil when absent).
 func signingInput(dst, obj []byte) (canonical, rawSignatures []byte, err error) {
