@@ -12,6 +12,7 @@ var pure = []string{
 	"vouch/signedjson",
 	"vouch/keys",
 	"vouch/trust",
+	"vouch/trust/graph",
 	"vouch/ssss",
 	"vouch/backup",
 	"vouch/verification/qr",
