@@ -392,3 +392,48 @@ func BenchmarkWriteDOT(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyFloor is the baseline of BenchmarkBuild: the bare
+// signedjson.Verify calls that Build's edges need, and nothing else.
+func BenchmarkVerifyFloor(b *testing.B) {
+	w := newWorld(b)
+	g := graph.Build(w.alice.UserID, w.users)
+	type check struct {
+		raw           []byte
+		entity, keyID string
+		pub           []byte
+	}
+	var checks []check
+	objs := map[string][]byte{}
+	for _, u := range w.users {
+		for _, k := range []*keys.CrossSigningKey{u.Master, u.SelfSigning, u.UserSigning, u.PublicUserSigning} {
+			if k != nil {
+				objs[u.UserID+" "+string(k.KeyID())] = k.Raw
+			}
+		}
+		for id, d := range u.Devices {
+			objs[u.UserID+" ed25519:"+id+" device"] = d.Raw
+		}
+	}
+	for _, e := range g.Edges {
+		from, to := g.Nodes[e.From], g.Nodes[e.To]
+		if e.Status == graph.SignerUnknown {
+			continue
+		}
+		key := to.UserID + " " + to.KeyID
+		if to.Kind == trust.KindDevice {
+			key += " device"
+		}
+		pub, err := signedjson.DecodeBase64(from.PublicKey)
+		if err != nil {
+			b.Fatal(err)
+		}
+		checks = append(checks, check{objs[key], from.UserID, from.KeyID, pub})
+	}
+	b.ReportMetric(float64(len(checks)), "verifications/op")
+	for b.Loop() {
+		for _, c := range checks {
+			_ = signedjson.Verify(c.raw, c.entity, c.keyID, c.pub)
+		}
+	}
+}
