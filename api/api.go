@@ -217,6 +217,9 @@ type KeysQueryResponse struct {
 	MasterKeys      map[string]json.RawMessage            `json:"master_keys"`
 	SelfSigningKeys map[string]json.RawMessage            `json:"self_signing_keys"`
 	UserSigningKeys map[string]json.RawMessage            `json:"user_signing_keys"`
+	// PublicUserSigningKeys are MSC2882 public user-signing keys, shown to
+	// every viewer.
+	PublicUserSigningKeys map[string]json.RawMessage `json:"public_user_signing_keys,omitempty"`
 }
 
 // KeysClaimRequest is POST /keys/claim.
@@ -242,7 +245,9 @@ type DeviceSigningUpload struct {
 	MasterKey      json.RawMessage `json:"master_key,omitempty"`
 	SelfSigningKey json.RawMessage `json:"self_signing_key,omitempty"`
 	UserSigningKey json.RawMessage `json:"user_signing_key,omitempty"`
-	Auth           *AuthDict       `json:"auth,omitempty"`
+	// PublicUserSigningKey is the MSC2882 public user-signing key.
+	PublicUserSigningKey json.RawMessage `json:"public_user_signing_key,omitempty"`
+	Auth                 *AuthDict       `json:"auth,omitempty"`
 }
 
 // SignaturesUpload is POST /keys/signatures/upload: user ID → key or device
@@ -253,6 +258,22 @@ type SignaturesUpload map[string]map[string]json.RawMessage
 type SignaturesUploadResponse struct {
 	Failures map[string]map[string]*Error `json:"failures"`
 }
+
+// PublicPrivateSignaturesUpload is POST
+// /_matrix/client/unstable/msc2882/keys/signatures/upload: signatures
+// others may see in Public, signatures only the uploader may see in
+// Private, each user ID → key or device ID → signed key object.
+type PublicPrivateSignaturesUpload struct {
+	Public  SignaturesUpload `json:"public,omitempty"`
+	Private SignaturesUpload `json:"private,omitempty"`
+}
+
+// SignaturesDelete is POST
+// /_matrix/client/unstable/msc2882/keys/signatures/delete: user ID → key
+// or device ID → key IDs ("ed25519:…") of the caller's keys whose
+// signatures over that key are to be deleted. Its answer is a
+// SignaturesUploadResponse.
+type SignaturesDelete map[string]map[string][]string
 
 // DeviceLists is the device_lists member of /sync.
 type DeviceLists struct {

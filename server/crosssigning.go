@@ -37,15 +37,25 @@ func parseCSKey(raw json.RawMessage, userID string, usage keys.Usage) (*parsedCS
 	if err != nil {
 		return nil, api.BadJSON("%s key: %v", usage, err)
 	}
-	return &parsedCSKey{key: k, pub: pub, record: store.CrossSigningKeyRecord{UserID: userID, Usage: string(usage), PublicKey: pub, KeyJSON: canon}}, nil
+	return &parsedCSKey{key: k, pub: pub, record: store.CrossSigningKeyRecord{UserID: userID, Usage: storeUsage(usage), PublicKey: pub, KeyJSON: canon}}, nil
+}
+
+// storeUsage is the store's name of a usage: the same, but for MSC2882's
+// "public-user", stored as store.UsagePublicUserSigning.
+func storeUsage(u keys.Usage) string {
+	if u == keys.UsagePublicUserSigning {
+		return store.UsagePublicUserSigning
+	}
+	return string(u)
 }
 
 // deviceSigningUpload answers POST /keys/device_signing/upload.
 //
 // Replacing an existing master key needs the password (user-interactive
 // auth); the first upload and an identical re-upload do not (MSC3967).
-// Self-signing and user-signing keys must be signed by the master key of the
-// request, else by the current one. The signatures checked here are the only
+// Self-signing, user-signing and (MSC2882) public user-signing keys must be
+// signed by the master key of the request, else by the current one; they
+// need no user-interactive auth of their own. The signatures checked here are the only
 // ones stored from the upload.
 func (s *Server) deviceSigningUpload(r *http.Request, c *caller) (any, error) {
 	var req api.DeviceSigningUpload
@@ -65,7 +75,11 @@ func (s *Server) deviceSigningUpload(r *http.Request, c *caller) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if master == nil && ssk == nil && usk == nil {
+	pusk, err := parseCSKey(req.PublicUserSigningKey, c.UserID, keys.UsagePublicUserSigning)
+	if err != nil {
+		return nil, err
+	}
+	if master == nil && ssk == nil && usk == nil && pusk == nil {
 		return api.Empty{}, nil
 	}
 	current, err := s.st.GetCrossSigningKeys(ctx, []string{c.UserID})
@@ -94,7 +108,7 @@ func (s *Server) deviceSigningUpload(r *http.Request, c *caller) (any, error) {
 	}
 	up := store.CrossSigningUpdate{UserID: c.UserID, ExpectMaster: curMaster.PublicKey}
 	pubs := map[string]bool{}
-	for _, k := range []*parsedCSKey{master, ssk, usk} {
+	for _, k := range []*parsedCSKey{master, ssk, usk, pusk} {
 		if k == nil {
 			continue
 		}
@@ -112,8 +126,11 @@ func (s *Server) deviceSigningUpload(r *http.Request, c *caller) (any, error) {
 			mkid := "ed25519:" + signer.pub
 			sig, _ := k.key.Signatures.Get(c.UserID, mkid)
 			kind := store.KindSelfSigning
-			if k == usk {
+			switch k {
+			case usk:
 				kind = store.KindUserSigning
+			case pusk:
+				kind = store.KindPublicUserSigning
 			}
 			up.Signatures = append(up.Signatures, store.Signature{TargetUser: c.UserID, TargetKey: k.pub, TargetKind: kind,
 				SignerUser: c.UserID, SignerKeyID: mkid, SignerKind: store.KindMaster, Signature: sig})

@@ -24,13 +24,15 @@ func trustKind(k store.KeyKind) trust.KeyKind {
 		return trust.KindSelfSigning
 	case store.KindUserSigning:
 		return trust.KindUserSigning
+	case store.KindPublicUserSigning:
+		return trust.KindPublicUserSigning
 	}
 	return trust.KindUnknown
 }
 
 // keysQuery answers POST /keys/query. Every key carries only the signatures
 // the caller may see (trust.SignatureVisible); user-signing keys are returned
-// to their owner only. The caller becomes interested in the queried users'
+// to their owner only, MSC2882 public user-signing keys to everyone. The caller becomes interested in the queried users'
 // device-list changes. All users are read in three queries.
 func (s *Server) keysQuery(r *http.Request, c *caller) (any, error) {
 	body, err := requestBody(r)
@@ -154,6 +156,8 @@ func writeQueryResponse(out []byte, viewer string, users []string, wanted map[st
 		{`},"master_keys":{`, store.UsageMaster},
 		{`},"self_signing_keys":{`, store.UsageSelfSigning},
 		{`},"user_signing_keys":{`, store.UsageUserSigning},
+		// MSC2882: public, like the master and self-signing keys.
+		{`},"public_user_signing_keys":{`, store.UsagePublicUserSigning},
 	} {
 		out = append(out, part.name...)
 		n := 0

@@ -56,6 +56,9 @@ func (s *Server) routes() {
 	both("/keys/changes", get(s.keysChanges, true))
 	both("/keys/device_signing/upload", post(s.deviceSigningUpload, true))
 	both("/keys/signatures/upload", post(s.signaturesUpload, true))
+	// MSC2882 (msc2882.go).
+	s.handle(msc2882Prefix+"/keys/signatures/upload", post(s.publicPrivateSignaturesUpload, true))
+	s.handle(msc2882Prefix+"/keys/signatures/delete", post(s.signaturesDelete, true))
 
 	// Sync, to-device, account data.
 	both("/sync", get(s.sync, true))
@@ -76,6 +79,7 @@ func (s *Server) versions(*http.Request, *caller) (any, error) {
 		UnstableFeatures: map[string]bool{
 			"org.matrix.e2e_cross_signing": true,
 			"org.matrix.msc3967":           true,
+			"org.matrix.msc2882":           true,
 		},
 	}, nil
 }

@@ -2,11 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -18,41 +20,101 @@ import (
 )
 
 // signaturesUpload answers POST /keys/signatures/upload. It accepts the
-// three kinds of signature the spec allows a user to upload:
+// kinds of signature the spec allows a user to upload:
 //
 //   - the caller's self-signing key over one of the caller's devices;
 //   - one of the caller's devices over the caller's master key;
-//   - the caller's user-signing key over another user's master key.
+//   - the caller's user-signing key over another user's master key;
+//
+// and those MSC2882 adds:
+//
+//   - the caller's public user-signing key over another user's master key
+//     or public user-signing key;
+//   - the caller's master key over the caller's public user-signing key.
 //
 // Each uploaded object must equal the stored key apart from signatures and
 // unsigned. Objects that fail get an entry in failures; the valid ones of the
 // same request are stored together, in one transaction.
-//
-// The objects are checked in two passes: first everything but the
-// signature (sequentially: map look-ups and one canonicalization each), then
-// the ed25519 verifications, in parallel when a request carries
-// parallelVerifyMin objects or more, since verification is most of an
-// upload's work.
 func (s *Server) signaturesUpload(r *http.Request, c *caller) (any, error) {
 	var req api.SignaturesUpload
 	if err := decodeJSON(r, &req); err != nil {
 		return nil, err
 	}
-	n := 0
-	users := []string{c.UserID}
-	for u, objs := range req {
+	objs, err := s.uploadObjects(nil, req, sectionAny)
+	if err != nil {
+		return nil, err
+	}
+	return s.storeUploadedSignatures(r.Context(), c, objs)
+}
+
+// sigSection is the section of an MSC2882 upload an object came in, which
+// must match the visibility of the signature's kind.
+type sigSection int
+
+const (
+	// sectionAny is the v3 endpoint's: visibility follows the key's kind.
+	sectionAny sigSection = iota
+	// sectionPublic holds signatures everyone (or, per the spec's list,
+	// the target's viewers) may see: by self-signing, master, device and
+	// public user-signing keys.
+	sectionPublic
+	// sectionPrivate holds signatures only their maker sees: by the
+	// user-signing key.
+	sectionPrivate
+)
+
+func (sec sigSection) String() string {
+	switch sec {
+	case sectionPublic:
+		return "public"
+	case sectionPrivate:
+		return "private"
+	}
+	return "any"
+}
+
+// uploadObject is one signed object of an upload.
+type uploadObject struct {
+	user, id string
+	raw      json.RawMessage
+	section  sigSection
+}
+
+// uploadObjects appends req's objects to objs in user and key order,
+// refusing a malformed user ID and more objects, in all, than the
+// server's per-request cap.
+func (s *Server) uploadObjects(objs []uploadObject, req api.SignaturesUpload, sec sigSection) ([]uploadObject, error) {
+	for _, u := range sortedKeys(req) {
 		if _, err := keys.ParseUserID(u); err != nil {
 			return nil, err
 		}
-		n += len(objs)
-		if u != c.UserID {
-			users = append(users, u)
+		for _, id := range sortedKeys(req[u]) {
+			objs = append(objs, uploadObject{user: u, id: id, raw: req[u][id], section: sec})
+			if len(objs) > s.cfg.MaxSignaturesPerUpload {
+				return nil, api.InvalidParam("more than %d objects", s.cfg.MaxSignaturesPerUpload)
+			}
 		}
 	}
-	if n > s.cfg.MaxSignaturesPerUpload {
-		return nil, api.InvalidParam("more than %d objects", s.cfg.MaxSignaturesPerUpload)
+	return objs, nil
+}
+
+// storeUploadedSignatures checks every object and stores the signatures of
+// those that pass, answering with the failures of the others.
+//
+// The objects are checked in two passes: first everything but the
+// signature (sequentially: map look-ups and one canonicalization each), then
+// the ed25519 verifications, in parallel when a request carries
+// parallelVerifyMin signatures or more, since verification is most of an
+// upload's work. An object carrying several signatures of the caller's
+// (say by the user-signing and the public user-signing key) is stored
+// whole or not at all.
+func (s *Server) storeUploadedSignatures(ctx context.Context, c *caller, objs []uploadObject) (any, error) {
+	users := []string{c.UserID}
+	for _, o := range objs {
+		if o.user != c.UserID && !slices.Contains(users, o.user) {
+			users = append(users, o.user)
+		}
 	}
-	ctx := r.Context()
 	cs, err := s.st.GetCrossSigningKeys(ctx, users)
 	if err != nil {
 		return nil, err
@@ -74,52 +136,67 @@ func (s *Server) signaturesUpload(r *http.Request, c *caller) (any, error) {
 	}
 	pubs := map[string]ed25519.PublicKey{} // decoded cross-signing keys of this request
 	var checks []uploadCheck
-	for _, u := range sortedKeys(req) {
-		for _, id := range sortedKeys(req[u]) {
-			ck, err := s.checkUploadedSignature(c, u, id, req[u][id], cs, own, pubs)
-			if err != nil {
-				fail(u, id, mapError(err))
-				continue
-			}
+	for i, o := range objs {
+		cks, err := s.checkUploadedSignature(c, o, cs, own, pubs)
+		if err != nil {
+			fail(o.user, o.id, mapError(err))
+			continue
+		}
+		for _, ck := range cks {
+			ck.obj = i
 			checks = append(checks, ck)
 		}
 	}
 	verifyAll(checks)
+	bad := map[int]bool{}
+	for _, ck := range checks {
+		if ck.err != nil && !bad[ck.obj] {
+			bad[ck.obj] = true
+			fail(ck.sig.TargetUser, ck.sig.TargetKey, mapError(api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%v", ck.err)))
+		}
+	}
 	good := make([]store.Signature, 0, len(checks))
 	for _, ck := range checks {
-		if ck.err != nil {
-			fail(ck.sig.TargetUser, ck.sig.TargetKey, mapError(api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%v", ck.err)))
-			continue
+		if !bad[ck.obj] {
+			good = append(good, ck.sig)
 		}
-		good = append(good, ck.sig)
 	}
 	if len(good) > 0 {
 		if err := s.st.PutSignatures(ctx, good); err != nil {
 			return nil, err
 		}
-		notify := map[string]bool{}
-		signerOnly := false
-		for _, g := range good {
-			if g.SignerKind == store.KindUserSigning {
-				signerOnly = true // only the signer may see it
-				continue
-			}
-			notify[g.TargetUser] = true
-		}
-		if signerOnly {
-			s.notifier.Notify(c.UserID)
-		}
-		for u := range notify {
-			s.notifyDeviceChange(ctx, u)
-		}
+		s.notifySignatureChanges(ctx, c.UserID, good)
 	}
 	return resp, nil
+}
+
+// notifySignatureChanges wakes the /sync long-polls that the stored or
+// deleted signatures concern: the signer alone for user-signing-key
+// signatures (nobody else may see them), everyone interested in the target
+// user for the others.
+func (s *Server) notifySignatureChanges(ctx context.Context, signer string, sigs []store.Signature) {
+	notify := map[string]bool{}
+	signerOnly := false
+	for _, g := range sigs {
+		if g.SignerKind == store.KindUserSigning {
+			signerOnly = true // only the signer may see it
+			continue
+		}
+		notify[g.TargetUser] = true
+	}
+	if signerOnly {
+		s.notifier.Notify(signer)
+	}
+	for _, u := range sortedKeys(notify) {
+		s.notifyDeviceChange(ctx, u)
+	}
 }
 
 // uploadCheck is one uploaded object that passed every check but its
 // signature: the signing bytes, the signature and the key to verify it
 // with, and the signature to store if it verifies.
 type uploadCheck struct {
+	obj    int // index of the uploaded object
 	msg    []byte
 	sigB64 string
 	pub    ed25519.PublicKey
@@ -175,19 +252,38 @@ func verifyAll(checks []uploadCheck) {
 	wg.Wait()
 }
 
+// maxSignatureLen bounds one signature value of an uploaded object
+// (MSC2882: "~1KB should be sufficient per signature"). An ed25519
+// signature is 86 characters; anything longer than this is refused with
+// M_TOO_LARGE before it is decoded.
+const maxSignatureLen = 1024
+
+// signerCandidate is one of the caller's keys that may sign a given target.
+type signerCandidate struct {
+	keyID string
+	kind  store.KeyKind
+	pub   string // unpadded base64 cross-signing key; "" for a device
+}
+
 // checkUploadedSignature checks one uploaded object, all but its
-// signature, and returns what verifying the signature needs. pubs caches
-// the request's decoded cross-signing public keys.
-func (s *Server) checkUploadedSignature(c *caller, user, id string, raw json.RawMessage,
+// signatures, and returns what verifying each of the caller's signatures
+// on it needs. pubs caches the request's decoded cross-signing public keys.
+func (s *Server) checkUploadedSignature(c *caller, o uploadObject,
 	cs map[string]map[string]store.CrossSigningKeyRecord, own map[string]store.DeviceKeysRecord,
-	pubs map[string]ed25519.PublicKey) (uploadCheck, error) {
-	canon, err := signedjson.SigningBytes(raw)
+	pubs map[string]ed25519.PublicKey) ([]uploadCheck, error) {
+	user, id := o.user, o.id
+	canon, err := signedjson.SigningBytes(o.raw)
 	if err != nil {
-		return uploadCheck{}, api.BadJSON("%v", err)
+		return nil, api.BadJSON("%v", err)
 	}
-	sigs, err := signedjson.SignaturesOf(raw)
+	sigs, err := signedjson.SignaturesOf(o.raw)
 	if err != nil {
-		return uploadCheck{}, err
+		return nil, err
+	}
+	for kid, v := range sigs[c.UserID] {
+		if len(v) > maxSignatureLen {
+			return nil, api.Errorf(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "signature %s is %d bytes, at most %d", kid, len(v), maxSignatureLen)
+		}
 	}
 	decodeCS := func(b64 string) (ed25519.PublicKey, error) {
 		if pub, ok := pubs[b64]; ok {
@@ -200,73 +296,127 @@ func (s *Server) checkUploadedSignature(c *caller, user, id string, raw json.Raw
 		pubs[b64] = pub
 		return pub, nil
 	}
+	ownKey := func(usage string, kind store.KeyKind) []signerCandidate {
+		k, ok := cs[c.UserID][usage]
+		if !ok {
+			return nil
+		}
+		return []signerCandidate{{keyID: "ed25519:" + k.PublicKey, kind: kind, pub: k.PublicKey}}
+	}
 	var (
 		stored     []byte
 		targetKind store.KeyKind
-		signerKind store.KeyKind
-		signerID   string
-		signerPub  ed25519.PublicKey
+		cands      []signerCandidate
+		none       string // why no key of the caller's can sign the target
 	)
 	master, hasMaster := cs[user][store.UsageMaster]
+	userPusk, hasPusk := cs[user][store.UsagePublicUserSigning]
 	switch {
 	case user == c.UserID && own[id].KeyJSON != nil:
 		// Own device, signed by the own self-signing key.
-		ssk, ok := cs[c.UserID][store.UsageSelfSigning]
-		if !ok {
-			return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no self-signing key to sign device %s", id)
-		}
-		stored, targetKind, signerKind, signerID = own[id].KeyJSON, store.KindDevice, store.KindSelfSigning, "ed25519:"+ssk.PublicKey
-		if signerPub, err = decodeCS(ssk.PublicKey); err != nil {
-			return uploadCheck{}, err
-		}
+		stored, targetKind = own[id].KeyJSON, store.KindDevice
+		cands, none = ownKey(store.UsageSelfSigning, store.KindSelfSigning), "no self-signing key to sign device "+id
 	case user == c.UserID && hasMaster && master.PublicKey == id:
 		// Own master key, signed by one of the caller's own devices.
-		stored, targetKind, signerKind = master.KeyJSON, store.KindMaster, store.KindDevice
+		stored, targetKind, none = master.KeyJSON, store.KindMaster, "no signature by one of your devices"
 		for _, kid := range sortedKeys(sigs[c.UserID]) {
 			alg, dev, _ := splitKeyID(kid)
-			if d, ok := own[dev]; ok && alg == "ed25519" {
-				dk, err := keys.ParseDeviceKeys(d.KeyJSON)
-				if err != nil {
-					return uploadCheck{}, err
-				}
-				if signerPub, err = dk.Ed25519(); err != nil {
-					return uploadCheck{}, err
-				}
-				signerID = kid
+			if _, ok := own[dev]; ok && alg == "ed25519" {
+				cands = []signerCandidate{{keyID: kid, kind: store.KindDevice}}
 				break
 			}
 		}
-		if signerID == "" {
-			return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no signature by one of your devices")
-		}
+	case user == c.UserID && hasPusk && userPusk.PublicKey == id:
+		// MSC2882: own public user-signing key, (re-)signed by the master key.
+		stored, targetKind = userPusk.KeyJSON, store.KindPublicUserSigning
+		cands, none = ownKey(store.UsageMaster, store.KindMaster), "no master key to sign your public user-signing key"
 	case user != c.UserID && hasMaster && master.PublicKey == id:
-		// Another user's master key, signed by the own user-signing key.
-		usk, ok := cs[c.UserID][store.UsageUserSigning]
-		if !ok {
-			return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "no user-signing key to sign %s", user)
-		}
-		stored, targetKind, signerKind, signerID = master.KeyJSON, store.KindMaster, store.KindUserSigning, "ed25519:"+usk.PublicKey
-		if signerPub, err = decodeCS(usk.PublicKey); err != nil {
-			return uploadCheck{}, err
-		}
+		// Another user's master key, signed by the own user-signing key
+		// (privately) or, MSC2882, public user-signing key (publicly).
+		stored, targetKind = master.KeyJSON, store.KindMaster
+		cands = append(ownKey(store.UsageUserSigning, store.KindUserSigning), ownKey(store.UsagePublicUserSigning, store.KindPublicUserSigning)...)
+		none = "no user-signing key to sign " + user
+	case user != c.UserID && hasPusk && userPusk.PublicKey == id:
+		// MSC2882: another user's public user-signing key, signed by the
+		// own public user-signing key.
+		stored, targetKind = userPusk.KeyJSON, store.KindPublicUserSigning
+		cands, none = ownKey(store.UsagePublicUserSigning, store.KindPublicUserSigning), "no public user-signing key to sign "+user+"'s"
 	case user == c.UserID:
 		if _, isCS := findCSKey(cs[user], id); isCS {
-			return uploadCheck{}, api.Forbidden("signatures over your %s key are not uploaded here", id)
+			return nil, api.Forbidden("signatures over your %s key are not uploaded here", id)
 		}
-		return uploadCheck{}, api.NotFound("unknown key %s", id)
+		return nil, api.NotFound("unknown key %s", id)
 	default:
-		return uploadCheck{}, api.Forbidden("only another user's master key may be signed")
+		return nil, api.Forbidden("only another user's master key or public user-signing key may be signed")
+	}
+	if len(cands) == 0 {
+		return nil, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%s", none)
 	}
 	if !bytes.Equal(canon, stored) {
-		return uploadCheck{}, api.InvalidParam("uploaded key does not match the stored key")
+		return nil, api.InvalidParam("uploaded key does not match the stored key")
 	}
-	sig, ok := sigs.Get(c.UserID, signerID)
-	if !ok {
-		return uploadCheck{}, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%v",
-			fmt.Errorf("%w: %s %s", signedjson.ErrMissingSignature, c.UserID, signerID))
+	var out []uploadCheck
+	for _, cand := range cands {
+		sig, ok := sigs.Get(c.UserID, cand.keyID)
+		if !ok {
+			continue
+		}
+		if err := sectionAllows(o.section, cand.kind); err != nil {
+			return nil, err
+		}
+		var pub ed25519.PublicKey
+		if cand.kind == store.KindDevice {
+			_, dev, _ := splitKeyID(cand.keyID)
+			dk, err := keys.ParseDeviceKeys(own[dev].KeyJSON)
+			if err != nil {
+				return nil, err
+			}
+			if pub, err = dk.Ed25519(); err != nil {
+				return nil, err
+			}
+		} else if pub, err = decodeCS(cand.pub); err != nil {
+			return nil, err
+		}
+		out = append(out, uploadCheck{msg: canon, sigB64: sig, pub: pub, sig: store.Signature{TargetUser: user, TargetKey: id, TargetKind: targetKind,
+			SignerUser: c.UserID, SignerKeyID: cand.keyID, SignerKind: cand.kind, Signature: sig}})
 	}
-	return uploadCheck{msg: canon, sigB64: sig, pub: signerPub, sig: store.Signature{TargetUser: user, TargetKey: id, TargetKind: targetKind,
-		SignerUser: c.UserID, SignerKeyID: signerID, SignerKind: signerKind, Signature: sig}}, nil
+	if len(out) == 0 {
+		return nil, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%v",
+			fmt.Errorf("%w: %s %s", signedjson.ErrMissingSignature, c.UserID, cands[0].keyID))
+	}
+	return out, nil
+}
+
+// sectionAllows checks that a signature by a key of kind was uploaded in
+// the section of its visibility: signatures by the user-signing key are
+// private, all others public. A user-signing-key signature in "public"
+// is refused rather than quietly kept private, so that a client's mistake
+// is seen and the social graph is never published by one.
+func sectionAllows(sec sigSection, kind store.KeyKind) error {
+	switch {
+	case sec == sectionPublic && kind == store.KindUserSigning:
+		return api.InvalidParam("signatures by your user-signing key are private: upload them in \"private\"")
+	case sec == sectionPrivate && kind != store.KindUserSigning:
+		return api.InvalidParam("signatures by your %s key are public: upload them in \"public\"", kindName(kind))
+	}
+	return nil
+}
+
+// kindName names a key kind in error messages.
+func kindName(k store.KeyKind) string {
+	switch k {
+	case store.KindDevice:
+		return "device"
+	case store.KindMaster:
+		return "master"
+	case store.KindSelfSigning:
+		return "self-signing"
+	case store.KindUserSigning:
+		return "user-signing"
+	case store.KindPublicUserSigning:
+		return "public user-signing"
+	}
+	return "unknown"
 }
 
 func findCSKey(m map[string]store.CrossSigningKeyRecord, pub string) (string, bool) {
