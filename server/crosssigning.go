@@ -116,6 +116,13 @@ func (s *Server) deviceSigningUpload(r *http.Request, c *caller) (any, error) {
 			return nil, api.InvalidParam("the same public key is used for two cross-signing keys")
 		}
 		pubs[k.pub] = true
+		// Nor may it be one of the user's other stored keys that this
+		// request keeps (one key, one role).
+		for usage, rec := range cur {
+			if rec.PublicKey == k.pub && usage != k.record.Usage && !uploaded(usage, master, ssk, usk, pusk) {
+				return nil, api.InvalidParam("the %s key's public key is already your %s key", k.record.Usage, usage)
+			}
+		}
 		if k != master {
 			if signer == nil {
 				return nil, api.Errorf(http.StatusBadRequest, api.CodeInvalidSignature, "%s key needs a master key to sign it", k.record.Usage)
@@ -146,4 +153,14 @@ func (s *Server) deviceSigningUpload(r *http.Request, c *caller) (any, error) {
 		s.log.Info("cross-signing keys updated", "user_id", c.UserID)
 	}
 	return api.Empty{}, nil
+}
+
+// uploaded reports whether one of ks (nil for absent) is of the stored usage.
+func uploaded(usage string, ks ...*parsedCSKey) bool {
+	for _, k := range ks {
+		if k != nil && k.record.Usage == usage {
+			return true
+		}
+	}
+	return false
 }
