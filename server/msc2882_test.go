@@ -1,8 +1,13 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -422,4 +427,72 @@ func TestMSC2882VersionsAndBadInput(t *testing.T) {
 	if len(f) != 1 {
 		t.Fatalf("failures %v", f)
 	}
+}
+
+// FuzzMSC2882Bodies sends arbitrary bodies to the two MSC2882 endpoints as
+// alice, who has a PUSK and a public signature over bob's master key.
+// Properties: never a 5xx; every error is a Matrix error; a 200 answer is
+// {"failures":…}; a body that is not a JSON object changes nothing (the
+// stream position does not move).
+func FuzzMSC2882Bodies(f *testing.F) {
+	e := startEnv(f, filepath.Join(f.TempDir(), "data"))
+	alice, bob := e.register("alice"), e.register("bob")
+	for _, a := range []*acct{alice, bob} {
+		a.uploadDeviceKeys()
+		a.crossSign()
+	}
+	p := alice.uploadPusk()
+	signed := alice.signOver(bob.csObj("master", bob.master), p)
+	bm := pubB64(bob.master)
+	f.Add(false, []byte(`{}`))
+	f.Add(false, []byte(`{"public":{"`+bob.user+`":{"`+bm+`":`+string(signed)+`}}}`))
+	f.Add(false, []byte(`{"private":{"`+bob.user+`":{"`+bm+`":`+string(signed)+`}}}`))
+	f.Add(true, []byte(`{"`+bob.user+`":{"`+bm+`":["ed25519:`+pubB64(p)+`"]}}`))
+	f.Add(true, []byte(`{"`+bob.user+`":{"`+bm+`":[]}}`))
+	client := e.srv.Client()
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, del bool, body []byte) {
+		path := msc2882 + "/keys/signatures/upload"
+		if del {
+			path = msc2882 + "/keys/signatures/delete"
+		}
+		before, err := e.st.CurrentPosition(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+alice.token)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("%s %q: answer %d %q is not a JSON object", path, body, res.StatusCode, out)
+		}
+		switch {
+		case res.StatusCode >= 500:
+			t.Fatalf("%s %q: %d %s", path, body, res.StatusCode, out)
+		case res.StatusCode >= 400:
+			if _, ok := m["errcode"]; !ok {
+				t.Fatalf("%s %q: error without errcode: %s", path, body, out)
+			}
+		default:
+			if _, ok := m["failures"]; !ok {
+				t.Fatalf("%s %q: 200 without failures: %s", path, body, out)
+			}
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil {
+			after, err := e.st.CurrentPosition(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after != before {
+				t.Fatalf("%s %q: refused body moved the stream %d -> %d", path, body, before, after)
+			}
+		}
+	})
 }
