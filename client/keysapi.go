@@ -70,15 +70,7 @@ func (c *Client) UploadSignatures(ctx context.Context, req SignaturesUpload) err
 	if err := c.do(ctx, request{method: "POST", path: "/keys/signatures/upload", body: req, auth: true, idempotent: true}, &out); err != nil {
 		return err
 	}
-	for user, byKey := range out.Failures {
-		for key, e := range byKey {
-			if e == nil {
-				e = &Error{Code: "M_UNKNOWN", Msg: "refused"}
-			}
-			return fmt.Errorf("%w: signature over %s %s: %w", ErrUploadFailed, user, key, e)
-		}
-	}
-	return nil
+	return firstFailure(out)
 }
 
 // Sync long-polls GET /sync.

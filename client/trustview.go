@@ -41,8 +41,9 @@ func ParseUserKeys(resp *KeysQueryResponse, userID string) (u *trust.UserKeys, p
 	u.Master = csk(resp.MasterKeys, "master")
 	u.SelfSigning = csk(resp.SelfSigningKeys, "self-signing")
 	u.UserSigning = csk(resp.UserSigningKeys, "user-signing")
+	u.PublicUserSigning = csk(resp.PublicUserSigningKeys, "public user-signing")
 	var csPubs []string
-	for _, k := range []*keys.CrossSigningKey{u.Master, u.SelfSigning, u.UserSigning} {
+	for _, k := range []*keys.CrossSigningKey{u.Master, u.SelfSigning, u.UserSigning, u.PublicUserSigning} {
 		if k != nil {
 			_, pub, _ := k.PublicKey()
 			csPubs = append(csPubs, pub)
