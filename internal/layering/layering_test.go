@@ -13,6 +13,7 @@ var pure = []string{
 	"vouch/keys",
 	"vouch/trust",
 	"vouch/trust/graph",
+	"vouch/trust/tempered",
 	"vouch/ssss",
 	"vouch/backup",
 	"vouch/verification/qr",
