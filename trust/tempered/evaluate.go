@@ -235,7 +235,7 @@ func (s *search) run(p Policy) trust.Decision {
 		return broken(direct.Path, fmt.Errorf("%w: %w", ErrOwnIdentity, direct.Cause))
 	}
 	if s.tk == nil || s.tk.Master == nil {
-		return direct // its cause wraps trust.ErrNoMasterKey
+		return broken(direct.Path, fmt.Errorf("%w: %s", trust.ErrNoMasterKey, s.target))
 	}
 	if err := s.tk.Master.Validate(s.target, keys.UsageMaster); err != nil {
 		return broken(nil, badLink(err, "master key of %s", s.target))
