@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"vouch/server"
@@ -492,6 +494,51 @@ func FuzzMSC2882Bodies(f *testing.F) {
 			}
 			if after != before {
 				t.Fatalf("%s %q: refused body moved the stream %d -> %d", path, body, before, after)
+			}
+		}
+	})
+}
+
+// BenchmarkMSC2882PublicSignatureUpload measures POST
+// /unstable/msc2882/keys/signatures/upload of one public signature (by the
+// signer's PUSK over another user's master key): verify, the
+// one-per-signer delete and the store. Compare with
+// BenchmarkSignaturesUpload (a private signature on the v3 endpoint).
+func BenchmarkMSC2882PublicSignatureUpload(b *testing.B) {
+	e := newEnvB(b)
+	var users []*acct
+	var pusks []ed25519.PrivateKey
+	for i := 0; i < 20; i++ {
+		a := e.register(fmt.Sprintf("u%d", i))
+		a.uploadDeviceKeys()
+		a.crossSign()
+		users = append(users, a)
+		pusks = append(pusks, a.uploadPusk())
+	}
+	bodies := make([][][]byte, len(users))
+	for i, a := range users {
+		bodies[i] = make([][]byte, len(users))
+		for j, o := range users {
+			if i != j {
+				js, _ := json.Marshal(map[string]any{"public": map[string]map[string]json.RawMessage{o.user: {pubB64(o.master): a.signOver(o.csObj("master", o.master), pusks[i])}}})
+				bodies[i][j] = js
+			}
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(n.Add(1)) % len(users)
+		j := i
+		for pb.Next() {
+			j = (j + 1) % len(users)
+			if j == i {
+				j = (j + 1) % len(users)
+			}
+			if !benchPost(b, client, e.srv.URL+msc2882+"/keys/signatures/upload", users[i].token, bodies[i][j], `{"failures":{}}`) {
+				return
 			}
 		}
 	})
