@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -36,9 +37,17 @@ import (
 // unsigned. Objects that fail get an entry in failures; the valid ones of the
 // same request are stored together, in one transaction.
 func (s *Server) signaturesUpload(r *http.Request, c *caller) (any, error) {
-	var req api.SignaturesUpload
-	if err := decodeJSON(r, &req); err != nil {
+	body, err := requestBody(r)
+	if err != nil {
 		return nil, err
+	}
+	// The common body decoded without reflection (nested.go); anything
+	// else through encoding/json, for its answers and errors.
+	req, ok := decodeNested(body)
+	if !ok {
+		if err := decodeBytes(body, &req); err != nil {
+			return nil, err
+		}
 	}
 	objs, err := s.uploadObjects(nil, req, sectionAny)
 	if err != nil {
@@ -272,13 +281,12 @@ func (s *Server) checkUploadedSignature(c *caller, o uploadObject,
 	cs map[string]map[string]store.CrossSigningKeyRecord, own map[string]store.DeviceKeysRecord,
 	pubs map[string]ed25519.PublicKey) ([]uploadCheck, error) {
 	user, id := o.user, o.id
-	canon, err := signedjson.SigningBytes(o.raw)
-	if err != nil {
-		return nil, api.BadJSON("%v", err)
-	}
-	sigs, err := signedjson.SignaturesOf(o.raw)
-	if err != nil {
+	canon, sigs, err := signedjson.SigningBytesAndSignatures(o.raw)
+	switch {
+	case errors.Is(err, signedjson.ErrMalformedSignatures):
 		return nil, err
+	case err != nil:
+		return nil, api.BadJSON("%v", err)
 	}
 	for kid, v := range sigs[c.UserID] {
 		if len(v) > maxSignatureLen {

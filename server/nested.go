@@ -1,0 +1,170 @@
+package server
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// decodeNested decodes body, a JSON object of JSON objects — the shape of
+// a /keys/signatures/upload body, user ID → key ID → signed object — the
+// way encoding/json decodes it into map[string]map[string]json.RawMessage,
+// but without reflection and without copying the values: each value is a
+// sub-slice of body. It does only the common case and reports ok = false
+// for anything else (invalid JSON, a member name with an escape, a
+// repeated name, a value at the second level that is not an object, null),
+// and the caller then decodes with decodeBytes, which gives the usual
+// answer and the usual errors. On a 16-signature upload it costs about 0.4
+// of encoding/json's time (BenchmarkDecodeNested).
+func decodeNested(body []byte) (map[string]map[string]json.RawMessage, bool) {
+	if !json.Valid(body) {
+		return nil, false
+	}
+	p := nestedParser{b: body}
+	out := map[string]map[string]json.RawMessage{}
+	ok := p.object(func(name string) bool {
+		if _, dup := out[name]; dup || p.peek() != '{' {
+			return false
+		}
+		inner := map[string]json.RawMessage{}
+		ok := p.object(func(key string) bool {
+			if _, dup := inner[key]; dup {
+				return false
+			}
+			start := p.i
+			if !p.skipValue() {
+				return false
+			}
+			raw := body[start:p.i]
+			if string(raw) == "null" {
+				return false
+			}
+			inner[key] = raw
+			return true
+		})
+		out[name] = inner
+		return ok
+	})
+	if !ok || p.skipSpace() != len(body) {
+		return nil, false
+	}
+	return out, true
+}
+
+// nestedParser walks JSON that json.Valid has accepted, so it checks only
+// what it relies on.
+type nestedParser struct {
+	b []byte
+	i int
+}
+
+func (p *nestedParser) skipSpace() int {
+	for p.i < len(p.b) && strings.IndexByte(" \t\n\r", p.b[p.i]) >= 0 {
+		p.i++
+	}
+	return p.i
+}
+
+func (p *nestedParser) peek() byte {
+	if p.skipSpace() >= len(p.b) {
+		return 0
+	}
+	return p.b[p.i]
+}
+
+// object reads an object, calling member with each name once the parser
+// stands at the member's value; member must consume the value.
+func (p *nestedParser) object(member func(name string) bool) bool {
+	if p.peek() != '{' {
+		return false
+	}
+	p.i++
+	if p.peek() == '}' {
+		p.i++
+		return true
+	}
+	for {
+		if p.peek() != '"' {
+			return false
+		}
+		end := p.i + 1
+		for end < len(p.b) && p.b[end] != '"' {
+			if p.b[end] == '\\' {
+				return false // an escaped name: leave it to encoding/json
+			}
+			end++
+		}
+		if end >= len(p.b) {
+			return false
+		}
+		name := string(p.b[p.i+1 : end])
+		p.i = end + 1
+		if p.peek() != ':' {
+			return false
+		}
+		p.i++
+		p.skipSpace()
+		if !member(name) {
+			return false
+		}
+		switch p.peek() {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// skipValue moves past the value at the cursor.
+func (p *nestedParser) skipValue() bool {
+	if p.skipSpace() >= len(p.b) {
+		return false
+	}
+	switch p.b[p.i] {
+	case '"':
+		return p.skipString()
+	case '{', '[':
+		depth := 0
+		for p.i < len(p.b) {
+			switch p.b[p.i] {
+			case '"':
+				if !p.skipString() {
+					return false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					p.i++
+					return true
+				}
+			}
+			p.i++
+		}
+		return false
+	default: // number, true, false, null
+		for p.i < len(p.b) && strings.IndexByte(",}] \t\n\r", p.b[p.i]) < 0 {
+			p.i++
+		}
+		return true
+	}
+}
+
+// skipString moves past the string starting at the cursor.
+func (p *nestedParser) skipString() bool {
+	for j := p.i + 1; j < len(p.b); j++ {
+		switch p.b[j] {
+		case '\\':
+			j++
+		case '"':
+			p.i = j + 1
+			return true
+		}
+	}
+	return false
+}
