@@ -158,6 +158,23 @@ func offlineGraph(resp *client.KeysQueryResponse, pusk map[string]json.RawMessag
 		all = slices.Compact(all)
 	}
 	uks, problems := graphUsers(resp, pusk, all)
+	v := offlineViewer(resp, uks, viewer, master)
+	var ds []trust.Decision
+	for _, u := range users {
+		uk := uks[u]
+		if u == viewer {
+			uk = v.Own
+		}
+		ds = append(ds, v.User(uk))
+	}
+	return graph.Build(viewer, uks), ds, problems
+}
+
+// offlineViewer is viewer as a saved /keys/query response shows them
+// (uks: its users, already parsed), trusting master, or, when master is
+// empty, the master key the response publishes for viewer: a saved file
+// cannot say which key its reader trusts.
+func offlineViewer(resp *client.KeysQueryResponse, uks map[string]*trust.UserKeys, viewer, master string) trust.Viewer {
 	own := uks[viewer]
 	if own == nil {
 		own, _ = client.ParseUserKeys(resp, viewer)
@@ -165,16 +182,7 @@ func offlineGraph(resp *client.KeysQueryResponse, pusk map[string]json.RawMessag
 	if master == "" && own.Master != nil {
 		_, master, _ = own.Master.PublicKey()
 	}
-	v := trust.Viewer{UserID: viewer, TrustedMaster: master, Own: own}
-	var ds []trust.Decision
-	for _, u := range users {
-		uk := uks[u]
-		if u == viewer {
-			uk = own
-		}
-		ds = append(ds, v.User(uk))
-	}
-	return graph.Build(viewer, uks), ds, problems
+	return trust.Viewer{UserID: viewer, TrustedMaster: master, Own: own}
 }
 
 func newTrustGraphCmd(s stdio) *cobra.Command {

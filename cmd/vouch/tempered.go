@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vouch/client"
 	"vouch/trust"
 	"vouch/trust/tempered"
 )
@@ -122,14 +121,7 @@ Nothing is fetched or stored. --json prints {"user_id", "trusted", "path",
 				return err
 			}
 			uks, problems := graphUsers(resp, pusk, usersInResponse(resp, pusk))
-			own := uks[viewer]
-			if own == nil {
-				own, _ = client.ParseUserKeys(resp, viewer)
-			}
-			if master == "" && own.Master != nil {
-				_, master, _ = own.Master.PublicKey()
-			}
-			v := trust.Viewer{UserID: viewer, TrustedMaster: master, Own: own}
+			v := offlineViewer(resp, uks, viewer, master)
 			d, st := tempered.Evaluator{}.Evaluate(v, p, uks, target)
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), transitiveJSON(target, d, st, problems))
