@@ -49,5 +49,5 @@
 // The decisions behind these rules are written down in docs/trust.md.
 //
 // What it is not: trust does not fetch keys, store pins or talk to a server.
-// Tempered transitive trust (MSC2882) builds on it in package transitive.
+// Tempered transitive trust (MSC2882) builds on it in package trust/tempered.
 package trust
