@@ -26,62 +26,65 @@ func TestSignaturesUploadBatchPlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pl, err := signaturesUploadBatchPlan(p, tt.clients, tt.k)
-		if err != nil {
-			t.Fatalf("%+v: %v", tt, err)
-		}
-		n := tt.users
-		others := n - 1
-		cycle := others / gcd(others, tt.k)
-		for w := range tt.clients {
-			caller := p.users[w%n]
-			pub, err := signedjson.DecodeBase64(caller.usk.b64)
+		// Bodies built up front (the default here) and assembled per request.
+		for _, limit := range []int{maxPrebuiltBatchBytes, 0} {
+			pl, err := signaturesUploadBatchPlanUpTo(p, tt.clients, tt.k, limit)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%+v: %v", tt, err)
 			}
-			seen := map[string]int{}
-			var scratch []byte // bodies are assembled here, as in the load loop
-			for seq := range cycle {
-				rq, ok, err := pl.next(w, seq, &scratch)
-				if err != nil || !ok || rq.path != pathSigsUpload || rq.token != caller.devices[0].token {
-					t.Fatalf("%+v worker %d request %d: %+v %v %v", tt, w, seq, rq, ok, err)
-				}
-				var body map[string]map[string]json.RawMessage
-				if err := json.Unmarshal(rq.body, &body); err != nil {
+			n := tt.users
+			others := n - 1
+			cycle := others / gcd(others, tt.k)
+			for w := range tt.clients {
+				caller := p.users[w%n]
+				pub, err := signedjson.DecodeBase64(caller.usk.b64)
+				if err != nil {
 					t.Fatal(err)
 				}
-				if len(body) != tt.k {
-					t.Fatalf("%+v: %d users in a request, want %d", tt, len(body), tt.k)
-				}
-				for uid, objs := range body {
-					if uid == caller.id {
-						t.Fatalf("%+v: %s signs its own master key", tt, uid)
+				seen := map[string]int{}
+				var scratch []byte // bodies are assembled here, as in the load loop
+				for seq := range cycle {
+					rq, ok, err := pl.next(w, seq, &scratch)
+					if err != nil || !ok || rq.path != pathSigsUpload || rq.token != caller.devices[0].token {
+						t.Fatalf("%+v worker %d request %d: %+v %v %v", tt, w, seq, rq, ok, err)
 					}
-					if len(objs) != 1 {
-						t.Fatalf("%+v: %d objects for %s", tt, len(objs), uid)
+					var body map[string]map[string]json.RawMessage
+					if err := json.Unmarshal(rq.body, &body); err != nil {
+						t.Fatal(err)
 					}
-					for _, obj := range objs {
-						if err := signedjson.Verify(obj, caller.id, caller.usk.keyID(), ed25519.PublicKey(pub)); err != nil {
-							t.Fatalf("%+v: signature over %s: %v", tt, uid, err)
+					if len(body) != tt.k {
+						t.Fatalf("%+v: %d users in a request, want %d", tt, len(body), tt.k)
+					}
+					for uid, objs := range body {
+						if uid == caller.id {
+							t.Fatalf("%+v: %s signs its own master key", tt, uid)
 						}
+						if len(objs) != 1 {
+							t.Fatalf("%+v: %d objects for %s", tt, len(objs), uid)
+						}
+						for _, obj := range objs {
+							if err := signedjson.Verify(obj, caller.id, caller.usk.keyID(), ed25519.PublicKey(pub)); err != nil {
+								t.Fatalf("%+v: signature over %s: %v", tt, uid, err)
+							}
+						}
+						seen[uid]++
 					}
-					seen[uid]++
 				}
-			}
-			if len(seen) != others {
-				t.Fatalf("%+v: a cycle signs %d users, want all %d others", tt, len(seen), others)
-			}
-			for uid, c := range seen {
-				if c != cycle*tt.k/others {
-					t.Errorf("%+v: %s signed %d times in a cycle, want %d", tt, uid, c, cycle*tt.k/others)
+				if len(seen) != others {
+					t.Fatalf("%+v: a cycle signs %d users, want all %d others", tt, len(seen), others)
 				}
-			}
-			// After the cycle the same requests come again.
-			a, _, _ := pl.next(w, 0, &scratch)
-			first := string(a.body)
-			b, _, _ := pl.next(w, cycle, &scratch)
-			if first != string(b.body) {
-				t.Errorf("%+v: request %d is not request 0 again", tt, cycle)
+				for uid, c := range seen {
+					if c != cycle*tt.k/others {
+						t.Errorf("%+v: %s signed %d times in a cycle, want %d", tt, uid, c, cycle*tt.k/others)
+					}
+				}
+				// After the cycle the same requests come again.
+				a, _, _ := pl.next(w, 0, &scratch)
+				first := string(a.body)
+				b, _, _ := pl.next(w, cycle, &scratch)
+				if first != string(b.body) {
+					t.Errorf("%+v: request %d is not request 0 again", tt, cycle)
+				}
 			}
 		}
 	}
