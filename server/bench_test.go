@@ -77,6 +77,13 @@ func BenchmarkSignaturesUpload(b *testing.B) {
 			bodies[i][j] = js
 		}
 	}
+	benchSignatureUploads(b, e.srv.URL+v3+"/keys/signatures/upload", users, bodies)
+}
+
+// benchSignatureUploads posts bodies[i][j] (user i signing user j) to url as
+// user i, 8 clients per core, each client cycling through the others, and
+// expects every answer to have no failures.
+func benchSignatureUploads(b *testing.B, url string, users []*acct, bodies [][][]byte) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var n atomic.Int64
 	b.SetParallelism(8)
@@ -89,7 +96,7 @@ func BenchmarkSignaturesUpload(b *testing.B) {
 			if j == i {
 				j = (j + 1) % len(users)
 			}
-			if !benchPost(b, client, e.srv.URL+v3+"/keys/signatures/upload", users[i].token, bodies[i][j], `{"failures":{}}`) {
+			if !benchPost(b, client, url, users[i].token, bodies[i][j], `{"failures":{}}`) {
 				return
 			}
 		}

@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"vouch/server"
@@ -525,21 +524,5 @@ func BenchmarkMSC2882PublicSignatureUpload(b *testing.B) {
 			}
 		}
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	var n atomic.Int64
-	b.SetParallelism(8)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := int(n.Add(1)) % len(users)
-		j := i
-		for pb.Next() {
-			j = (j + 1) % len(users)
-			if j == i {
-				j = (j + 1) % len(users)
-			}
-			if !benchPost(b, client, e.srv.URL+msc2882+"/keys/signatures/upload", users[i].token, bodies[i][j], `{"failures":{}}`) {
-				return
-			}
-		}
-	})
+	benchSignatureUploads(b, e.srv.URL+msc2882+"/keys/signatures/upload", users, bodies)
 }
