@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // decodeNested decodes body, a JSON object of JSON objects — the shape of
@@ -10,7 +11,8 @@ import (
 // way encoding/json decodes it into map[string]map[string]json.RawMessage,
 // but without reflection and without copying the values: each value is a
 // sub-slice of body. It does only the common case and reports ok = false
-// for anything else (invalid JSON, a member name with an escape, a
+// for anything else (invalid JSON, a member name with an escape or with
+// invalid UTF-8, a
 // repeated name, a value at the second level that is not an object, null),
 // and the caller then decodes with decodeBytes, which gives the usual
 // answer and the usual errors. On a 16-signature upload it costs about 0.4
@@ -93,7 +95,8 @@ func (p *nestedParser) object(member func(name string) bool) bool {
 			}
 			end++
 		}
-		if end >= len(p.b) {
+		if end >= len(p.b) || !utf8.Valid(p.b[p.i+1:end]) {
+			// Invalid UTF-8: encoding/json replaces it with U+FFFD.
 			return false
 		}
 		name := string(p.b[p.i+1 : end])

@@ -39,6 +39,8 @@ func TestDecodeNested(t *testing.T) {
 		{`{"@a:x":{"K":{},"K":{}}}`, false},          // repeated inner name
 		{`{"\u0040a:x":{"K":{}}}`, false},            // escaped name
 		{`{"@a:x":{"K\n":{}}}`, false},               // escaped inner name
+		{"{\"@b\xfa:x\":{\"K\":{}}}", false},         // invalid UTF-8: encoding/json makes it U+FFFD
+		{"{\"@b:x\":{\"K\xbb\":{}}}", false},         // idem, in an inner name
 		{`{"@a:x":[]}`, false},                       // not an object
 		{`{"@a:x":"s"}`, false},
 		{`[]`, false},
