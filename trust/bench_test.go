@@ -48,10 +48,10 @@ func BenchmarkObserveIdentities(b *testing.B) {
 	for i := range 1000 {
 		u := "@u" + string(rune('a'+i%26)) + itoaB(i) + ":x"
 		id := testidentity.New(u)
-		result[u] = &trust.UserKeys{UserID: u, Master: mustCS(b, id.MasterKey())}
+		result[u] = &trust.UserKeys{UserID: u, Master: testidentity.MustParseCrossSigningKey(b, id.MasterKey())}
 	}
 	pins, _ = trust.ObserveIdentities(nil, result)
-	result["@ua0:x"] = &trust.UserKeys{UserID: "@ua0:x", Master: mustCS(b, testidentity.NewGeneration("@ua0:x", "2").MasterKey())}
+	result["@ua0:x"] = &trust.UserKeys{UserID: "@ua0:x", Master: testidentity.MustParseCrossSigningKey(b, testidentity.NewGeneration("@ua0:x", "2").MasterKey())}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, changes := trust.ObserveIdentities(pins, result); len(changes) != 1 {

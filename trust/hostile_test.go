@@ -53,7 +53,7 @@ func TestNamespaceCollision(t *testing.T) {
 		mallory := testidentity.NewKey("server device")
 		their := published(t, bob, alice.SignOtherMaster(bob))
 		fake := sign(t, deviceObject(t, bob.UserID, bob.Master.B64, mallory.B64), bob.UserID, mallory, "ed25519:"+bob.Master.B64)
-		their.Devices[bob.Master.B64] = mustDev(t, fake)
+		their.Devices[bob.Master.B64] = testidentity.MustParseDeviceKeys(t, fake)
 		if d := viewer.User(their); !d.Trusted {
 			t.Fatalf("user: %s", d.Reason)
 		}
@@ -76,7 +76,7 @@ func TestNamespaceCollision(t *testing.T) {
 		// device's self-signature and the SSK's signature over it.
 		own := published(t, alice, nil)
 		obj := deviceObject(t, alice.UserID, alice.SelfSigning.B64, alice.SelfSigning.B64)
-		own.Devices[alice.SelfSigning.B64] = mustDev(t, sign(t, obj, alice.UserID, alice.SelfSigning, alice.SelfSigning.KeyID()))
+		own.Devices[alice.SelfSigning.B64] = testidentity.MustParseDeviceKeys(t, sign(t, obj, alice.UserID, alice.SelfSigning, alice.SelfSigning.KeyID()))
 		v := trust.Viewer{UserID: alice.UserID, TrustedMaster: alice.Master.B64, Own: own}
 		d := v.OwnDevice(alice.SelfSigning.B64)
 		if d.Trusted || !errors.Is(d.Cause, keys.ErrNamespaceCollision) {
@@ -89,7 +89,7 @@ func TestNamespaceCollision(t *testing.T) {
 		obj := deviceObject(t, alice.UserID, "REUSE", alice.SelfSigning.B64)
 		obj = sign(t, obj, alice.UserID, alice.SelfSigning, "ed25519:REUSE")
 		obj = sign(t, obj, alice.UserID, alice.SelfSigning, alice.SelfSigning.KeyID())
-		own.Devices["REUSE"] = mustDev(t, obj)
+		own.Devices["REUSE"] = testidentity.MustParseDeviceKeys(t, obj)
 		d := trust.Viewer{UserID: alice.UserID, TrustedMaster: alice.Master.B64, Own: own}.OwnDevice("REUSE")
 		if d.Trusted || !errors.Is(d.Cause, keys.ErrNamespaceCollision) {
 			t.Fatalf("trusted=%v cause=%v", d.Trusted, d.Cause)
@@ -104,7 +104,7 @@ func TestNamespaceCollision(t *testing.T) {
 		masterSelfSigned := bob.Sign(bob.MasterKey(), bob.Master)
 		their := published(t, bob, masterSelfSigned)
 		ghost := deviceObject(t, bob.UserID, bob.Master.B64, bob.Master.B64)
-		their.Devices[bob.Master.B64] = mustDev(t, sign(t, ghost, bob.UserID, bob.Master, bob.Master.KeyID()))
+		their.Devices[bob.Master.B64] = testidentity.MustParseDeviceKeys(t, sign(t, ghost, bob.UserID, bob.Master, bob.Master.KeyID()))
 		var pin trust.Pin
 		pin, _ = pin.Observe(bob.UserID, bob.Master.B64)
 		verified := map[string]string{bob.Master.B64: bob.Master.B64}
@@ -150,8 +150,8 @@ func TestOwnUserAskedThroughTheirKeys(t *testing.T) {
 	}
 	// A copy whose device is signed by a self-signing key of the reset.
 	forged := published(t, alice, nil)
-	forged.SelfSigning = mustCS(t, reset.SubKey(keys.UsageSelfSigning))
-	forged.Devices["A1"] = mustDev(t, reset.DeviceKeysCrossSigned("A1"))
+	forged.SelfSigning = testidentity.MustParseCrossSigningKey(t, reset.SubKey(keys.UsageSelfSigning))
+	forged.Devices["A1"] = testidentity.MustParseDeviceKeys(t, reset.DeviceKeysCrossSigned("A1"))
 	if d := viewer.Device(forged, "A1"); d.Trusted {
 		t.Fatal("device vouched for by a foreign self-signing key")
 	}
@@ -164,7 +164,7 @@ func TestDeviceOfAnotherUserListedAsOwn(t *testing.T) {
 	alice := testidentity.New("@alice:x", "D1")
 	bob := testidentity.New("@bob:y", "D1")
 	own := published(t, alice, nil)
-	own.Devices["D1"] = mustDev(t, bob.DeviceKeysCrossSigned("D1"))
+	own.Devices["D1"] = testidentity.MustParseDeviceKeys(t, bob.DeviceKeysCrossSigned("D1"))
 	d := trust.Viewer{UserID: alice.UserID, TrustedMaster: alice.Master.B64, Own: own}.OwnDevice("D1")
 	if d.Trusted || !errors.Is(d.Cause, keys.ErrUserMismatch) {
 		t.Fatalf("trusted=%v cause=%v", d.Trusted, d.Cause)
@@ -205,7 +205,7 @@ func TestMigrationHardening(t *testing.T) {
 	// B1's device object is no longer self-signed: it is not the device
 	// that was verified, whatever its key says.
 	broken := published(t, bob, bob.SignMasterWithDevice("B1"))
-	broken.Devices["B1"] = mustDev(t, bob.DeviceKeysUnsigned("B1"))
+	broken.Devices["B1"] = testidentity.MustParseDeviceKeys(t, bob.DeviceKeysUnsigned("B1"))
 	if d := trust.MigrateFromDeviceVerification(pin, broken, map[string]string{"B1": bob.Devices["B1"].Ed25519.B64}); d.Trusted {
 		t.Fatal("device without self-signature accepted")
 	}

@@ -77,7 +77,7 @@ func TestObserveIdentities(t *testing.T) {
 	// Round 3: alice verifies carol's new identity (her USK signs it) and
 	// approves bob's without verifying; dave publishes a key of bob's.
 	pins3[bob.UserID] = pins3[bob.UserID].Approve(bob2.Master.B64)
-	daveWithBobsKey := &trust.UserKeys{UserID: dave.UserID, Master: mustCS(t, bob.MasterKey())}
+	daveWithBobsKey := &trust.UserKeys{UserID: dave.UserID, Master: testidentity.MustParseCrossSigningKey(t, bob.MasterKey())}
 	round3 := map[string]*trust.UserKeys{
 		bob.UserID:   published(t, bob2, nil),
 		carol.UserID: published(t, carol2, alice.SignOtherMaster(carol2)),
@@ -119,7 +119,7 @@ func TestObserveIdentitiesWithoutViewer(t *testing.T) {
 	var result = map[string]*trust.UserKeys{}
 	for _, u := range []string{"@z:x", "@a:x", "@m:x", "@b:x"} {
 		id := testidentity.New(u)
-		result[u] = &trust.UserKeys{UserID: u, Master: mustCS(t, id.MasterKey())}
+		result[u] = &trust.UserKeys{UserID: u, Master: testidentity.MustParseCrossSigningKey(t, id.MasterKey())}
 	}
 	for range 10 {
 		pins, changes := trust.ObserveIdentities(map[string]trust.Pin{}, result)
@@ -134,7 +134,7 @@ func TestObserveIdentitiesWithoutViewer(t *testing.T) {
 	}
 	// A master key object with a usage other than master is no master key.
 	ssk := testidentity.New("@a:x")
-	result = map[string]*trust.UserKeys{"@a:x": {UserID: "@a:x", Master: mustCS(t, ssk.SubKey(keys.UsageSelfSigning))}}
+	result = map[string]*trust.UserKeys{"@a:x": {UserID: "@a:x", Master: testidentity.MustParseCrossSigningKey(t, ssk.SubKey(keys.UsageSelfSigning))}}
 	if _, changes := trust.ObserveIdentities(nil, result); len(changes) != 0 {
 		t.Fatalf("self-signing key pinned as master: %+v", changes)
 	}

@@ -11,24 +11,6 @@ import (
 	"vouch/trust"
 )
 
-func mustCS(t testing.TB, raw []byte) *keys.CrossSigningKey {
-	t.Helper()
-	k, err := keys.ParseCrossSigningKey(raw)
-	if err != nil {
-		t.Fatalf("parse cross-signing key: %v", err)
-	}
-	return k
-}
-
-func mustDev(t testing.TB, raw []byte) *keys.DeviceKeys {
-	t.Helper()
-	d, err := keys.ParseDeviceKeys(raw)
-	if err != nil {
-		t.Fatalf("parse device keys: %v", err)
-	}
-	return d
-}
-
 // published builds what /keys/query would show of id: master (with the
 // given extra raw form), SSK, USK, and devices cross-signed unless listed
 // in unsigned.
@@ -39,9 +21,9 @@ func published(t testing.TB, id *testidentity.Identity, master []byte, unsigned 
 	}
 	u := &trust.UserKeys{
 		UserID:      id.UserID,
-		Master:      mustCS(t, master),
-		SelfSigning: mustCS(t, id.SubKey(keys.UsageSelfSigning)),
-		UserSigning: mustCS(t, id.SubKey(keys.UsageUserSigning)),
+		Master:      testidentity.MustParseCrossSigningKey(t, master),
+		SelfSigning: testidentity.MustParseCrossSigningKey(t, id.SubKey(keys.UsageSelfSigning)),
+		UserSigning: testidentity.MustParseCrossSigningKey(t, id.SubKey(keys.UsageUserSigning)),
 		Devices:     map[string]*keys.DeviceKeys{},
 	}
 	for dev := range id.Devices {
@@ -51,7 +33,7 @@ func published(t testing.TB, id *testidentity.Identity, master []byte, unsigned 
 				raw = id.DeviceKeys(dev)
 			}
 		}
-		u.Devices[dev] = mustDev(t, raw)
+		u.Devices[dev] = testidentity.MustParseDeviceKeys(t, raw)
 	}
 	return u
 }
@@ -109,14 +91,14 @@ func TestOwnDeviceForgedSSK(t *testing.T) {
 	own := published(t, alice, nil)
 	// An SSK signed by a key that is not alice's master.
 	forged := mallory.Sign(alice.CrossSigningKeyUnsigned(keys.UsageSelfSigning), mallory.Master)
-	own.SelfSigning = mustCS(t, forged)
+	own.SelfSigning = testidentity.MustParseCrossSigningKey(t, forged)
 	d := trust.Viewer{UserID: alice.UserID, TrustedMaster: alice.Master.B64, Own: own}.OwnDevice("A1")
 	if d.Trusted || !errors.Is(d.Cause, trust.ErrBrokenLink) {
 		t.Fatalf("forged SSK accepted: %+v", d)
 	}
 	// A device whose signature was made by a different self-signing key.
 	own = published(t, alice, nil)
-	own.Devices["A1"] = mustDev(t, mallory.Sign(alice.DeviceKeys("A1"), mallory.SelfSigning))
+	own.Devices["A1"] = testidentity.MustParseDeviceKeys(t, mallory.Sign(alice.DeviceKeys("A1"), mallory.SelfSigning))
 	d = trust.Viewer{UserID: alice.UserID, TrustedMaster: alice.Master.B64, Own: own}.OwnDevice("A1")
 	if d.Trusted {
 		t.Fatal("device signed by a foreign SSK accepted")

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"testing"
 
 	"vouch/canonicaljson"
 	"vouch/keys"
@@ -175,4 +176,26 @@ func (id *Identity) UploadBody() []byte {
 		"self_signing_key": id.SubKey(keys.UsageSelfSigning),
 		"user_signing_key": id.SubKey(keys.UsageUserSigning),
 	}))
+}
+
+// MustParseCrossSigningKey parses raw with keys.ParseCrossSigningKey,
+// failing t on an error.
+func MustParseCrossSigningKey(t testing.TB, raw []byte) *keys.CrossSigningKey {
+	t.Helper()
+	k, err := keys.ParseCrossSigningKey(raw)
+	if err != nil {
+		t.Fatalf("parse cross-signing key: %v", err)
+	}
+	return k
+}
+
+// MustParseDeviceKeys parses raw with keys.ParseDeviceKeys, failing t on an
+// error.
+func MustParseDeviceKeys(t testing.TB, raw []byte) *keys.DeviceKeys {
+	t.Helper()
+	d, err := keys.ParseDeviceKeys(raw)
+	if err != nil {
+		t.Fatalf("parse device keys: %v", err)
+	}
+	return d
 }

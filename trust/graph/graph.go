@@ -16,6 +16,7 @@ package graph
 import (
 	"cmp"
 	"crypto/ed25519"
+	"maps"
 	"slices"
 
 	"vouch/keys"
@@ -257,8 +258,8 @@ func Build(viewer string, users map[string]*trust.UserKeys) *Graph {
 	var found []pending
 	unknown := map[nodeKey]bool{}
 	for ti, t := range nodes {
-		for _, entity := range sortedKeys(t.sig) {
-			for _, keyID := range sortedKeys(t.sig[entity]) {
+		for _, entity := range slices.Sorted(maps.Keys(t.sig)) {
+			for _, keyID := range slices.Sorted(maps.Keys(t.sig[entity])) {
 				cands := signers[[2]string{entity, keyID}]
 				if len(cands) == 0 {
 					nk := nodeKey{entity, trust.KindUnknown, keyID}
@@ -341,15 +342,6 @@ func edgeKind(from, to Node, self bool) EdgeKind {
 		return EdgePublicUserSigningPUSK
 	}
 	return EdgeOther
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Node returns the index in g.Nodes of the key of step, or -1.

@@ -18,24 +18,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func mustCS(t testing.TB, raw []byte) *keys.CrossSigningKey {
-	t.Helper()
-	k, err := keys.ParseCrossSigningKey(raw)
-	if err != nil {
-		t.Fatalf("parse cross-signing key: %v", err)
-	}
-	return k
-}
-
-func mustDev(t testing.TB, raw []byte) *keys.DeviceKeys {
-	t.Helper()
-	d, err := keys.ParseDeviceKeys(raw)
-	if err != nil {
-		t.Fatalf("parse device keys: %v", err)
-	}
-	return d
-}
-
 func sign(t testing.TB, obj []byte, entity, keyID string, k testidentity.Key) []byte {
 	t.Helper()
 	out, err := signedjson.Sign(obj, entity, keyID, k.Priv)
@@ -72,26 +54,26 @@ func newWorld(t testing.TB) *world {
 	aliceMaster := sign(t, alice.MasterKey(), alice.UserID, "ed25519:A2", alice.Devices["A2"].Ed25519)
 	a := &trust.UserKeys{
 		UserID:      alice.UserID,
-		Master:      mustCS(t, aliceMaster),
-		SelfSigning: mustCS(t, alice.SubKey(keys.UsageSelfSigning)),
-		UserSigning: mustCS(t, alice.SubKey(keys.UsageUserSigning)),
+		Master:      testidentity.MustParseCrossSigningKey(t, aliceMaster),
+		SelfSigning: testidentity.MustParseCrossSigningKey(t, alice.SubKey(keys.UsageSelfSigning)),
+		UserSigning: testidentity.MustParseCrossSigningKey(t, alice.SubKey(keys.UsageUserSigning)),
 		Devices: map[string]*keys.DeviceKeys{
-			"A1": mustDev(t, alice.DeviceKeysCrossSigned("A1")),
-			"A2": mustDev(t, alice.DeviceKeysCrossSigned("A2")),
+			"A1": testidentity.MustParseDeviceKeys(t, alice.DeviceKeysCrossSigned("A1")),
+			"A2": testidentity.MustParseDeviceKeys(t, alice.DeviceKeysCrossSigned("A2")),
 		},
 	}
 
 	collide := bob.AddDevice(bob.Master.B64)
 	b := &trust.UserKeys{
 		UserID:            bob.UserID,
-		Master:            mustCS(t, alice.SignOtherMaster(bob)),
-		SelfSigning:       mustCS(t, bob.SubKey(keys.UsageSelfSigning)),
-		UserSigning:       mustCS(t, bob.SubKey(keys.UsageUserSigning)),
-		PublicUserSigning: mustCS(t, bob.SubKey(keys.UsagePublicUserSigning)),
+		Master:            testidentity.MustParseCrossSigningKey(t, alice.SignOtherMaster(bob)),
+		SelfSigning:       testidentity.MustParseCrossSigningKey(t, bob.SubKey(keys.UsageSelfSigning)),
+		UserSigning:       testidentity.MustParseCrossSigningKey(t, bob.SubKey(keys.UsageUserSigning)),
+		PublicUserSigning: testidentity.MustParseCrossSigningKey(t, bob.SubKey(keys.UsagePublicUserSigning)),
 		Devices: map[string]*keys.DeviceKeys{
-			"B1":       mustDev(t, bob.DeviceKeysCrossSigned("B1")),
-			"B2":       mustDev(t, bob.DeviceKeys("B2")),
-			collide.ID: mustDev(t, bob.DeviceKeys(collide.ID)),
+			"B1":       testidentity.MustParseDeviceKeys(t, bob.DeviceKeysCrossSigned("B1")),
+			"B2":       testidentity.MustParseDeviceKeys(t, bob.DeviceKeys("B2")),
+			collide.ID: testidentity.MustParseDeviceKeys(t, bob.DeviceKeys(collide.ID)),
 		},
 	}
 
@@ -101,10 +83,10 @@ func newWorld(t testing.TB) *world {
 	c1 = sign(t, c1, "@mallory:z", "ed25519:GHOST", mallory)
 	c := &trust.UserKeys{
 		UserID:            carol.UserID,
-		Master:            mustCS(t, carolMaster),
-		SelfSigning:       mustCS(t, carol.SubKey(keys.UsageSelfSigning)),
-		PublicUserSigning: mustCS(t, carolPUSK),
-		Devices:           map[string]*keys.DeviceKeys{"C1": mustDev(t, c1)},
+		Master:            testidentity.MustParseCrossSigningKey(t, carolMaster),
+		SelfSigning:       testidentity.MustParseCrossSigningKey(t, carol.SubKey(keys.UsageSelfSigning)),
+		PublicUserSigning: testidentity.MustParseCrossSigningKey(t, carolPUSK),
+		Devices:           map[string]*keys.DeviceKeys{"C1": testidentity.MustParseDeviceKeys(t, c1)},
 	}
 	return &world{
 		alice: alice, bob: bob, carol: carol,

@@ -3,6 +3,8 @@ package tempered_test
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,7 +141,7 @@ func TestEvaluateWorld(t *testing.T) {
 	}{{"bob depth 1", 1, depth1}, {"bob depth 2", 2, depth2}, {"bob depth 3", 3, depth3}} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := testPolicy(tc.depth)
-			for _, tgt := range sortedKeys(tc.want) {
+			for _, tgt := range slices.Sorted(maps.Keys(tc.want)) {
 				wt := tc.want[tgt]
 				d, st := tempered.Evaluator{}.Evaluate(v, p, users, tgt)
 				if d.Trusted != wt.trusted {
@@ -471,13 +473,13 @@ func TestSearchBound(t *testing.T) {
 		for _, s := range append([]string{alice}, others...) {
 			raw = resign(t, raw, s, w.ids[s].PublicUserSig.KeyID(), bogus)
 		}
-		users[u].PublicUserSigning = mustCS(t, raw)
+		users[u].PublicUserSigning = testidentity.MustParseCrossSigningKey(t, raw)
 	}
 	raw := w.master[target(0)]
 	for _, s := range append([]string{alice}, others...) {
 		raw = resign(t, raw, s, w.ids[s].PublicUserSig.KeyID(), bogus)
 	}
-	users[target(0)].Master = mustCS(t, raw)
+	users[target(0)].Master = testidentity.MustParseCrossSigningKey(t, raw)
 	p := tempered.Policy{Vouchers: map[string]tempered.Rule{alice: {For: []string{"*"}, Depth: 3}}}
 	for _, bound := range []int{1, 10, 100} {
 		d, st := tempered.Evaluator{MaxVerifications: bound}.Evaluate(w.viewerOf(), p, users, target(0))

@@ -123,9 +123,9 @@ func FuzzEvaluate(f *testing.F) {
 			c := *uk
 			users[uid] = &c
 		}
-		users[target(0)].Master = mustCS(t, raw["target"])
+		users[target(0)].Master = testidentity.MustParseCrossSigningKey(t, raw["target"])
 		for _, u := range []string{ivan, judy, mallory, alice} {
-			users[u].PublicUserSigning = mustCS(t, raw[u])
+			users[u].PublicUserSigning = testidentity.MustParseCrossSigningKey(t, raw[u])
 		}
 		d, st := tempered.Evaluator{}.Evaluate(v, policy, users, target(0))
 		if d.Trusted {

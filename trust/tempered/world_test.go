@@ -3,7 +3,6 @@ package tempered_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 
@@ -69,15 +68,6 @@ func (w *world) vouchKey(signer, user string) {
 	w.pusk[user] = w.sign(w.pusk[user], signer, p.KeyID(), p)
 }
 
-func mustCS(t testing.TB, raw []byte) *keys.CrossSigningKey {
-	t.Helper()
-	k, err := keys.ParseCrossSigningKey(raw)
-	if err != nil {
-		t.Fatalf("parse %s: %v", raw, err)
-	}
-	return k
-}
-
 // users parses every published key (cached until the next change).
 func (w *world) users() map[string]*trust.UserKeys {
 	if w.keys != nil {
@@ -87,10 +77,10 @@ func (w *world) users() map[string]*trust.UserKeys {
 	for uid, id := range w.ids {
 		out[uid] = &trust.UserKeys{
 			UserID:            uid,
-			Master:            mustCS(w.t, w.master[uid]),
-			SelfSigning:       mustCS(w.t, id.SubKey(keys.UsageSelfSigning)),
-			UserSigning:       mustCS(w.t, id.SubKey(keys.UsageUserSigning)),
-			PublicUserSigning: mustCS(w.t, w.pusk[uid]),
+			Master:            testidentity.MustParseCrossSigningKey(w.t, w.master[uid]),
+			SelfSigning:       testidentity.MustParseCrossSigningKey(w.t, id.SubKey(keys.UsageSelfSigning)),
+			UserSigning:       testidentity.MustParseCrossSigningKey(w.t, id.SubKey(keys.UsageUserSigning)),
+			PublicUserSigning: testidentity.MustParseCrossSigningKey(w.t, w.pusk[uid]),
 			Devices:           map[string]*keys.DeviceKeys{},
 		}
 	}
@@ -132,13 +122,4 @@ func contentOf(t *testing.T, e ssss.EncryptedSecret) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
