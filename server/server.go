@@ -50,6 +50,7 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	queryBufs sync.Pool // of *queryAnswer (query.go)
+	prepared  preparedKeys
 	// The expiry sweep (sweepLoop): its interval, and the channel closed
 	// when its goroutine has returned.
 	sweepEvery time.Duration

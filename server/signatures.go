@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"vouch/api"
+	"vouch/internal/edcomb"
 	"vouch/keys"
 	"vouch/signedjson"
 	"vouch/store"
@@ -156,7 +157,7 @@ func (s *Server) storeUploadedSignatures(ctx context.Context, c *caller, objs []
 			checks = append(checks, ck)
 		}
 	}
-	verifyAll(checks)
+	verifyAll(checks, &s.prepared)
 	bad := map[int]bool{}
 	for _, ck := range checks {
 		if ck.err != nil && !bad[ck.obj] {
@@ -210,7 +211,10 @@ type uploadCheck struct {
 	sigB64 string
 	pub    ed25519.PublicKey
 	sig    store.Signature
-	err    error // set by verify
+	// prepared, when set, is pub prepared for verifying many signatures
+	// (verifyAll sets it for a key with many signatures in the upload).
+	prepared *edcomb.PublicKey
+	err      error // set by verify
 }
 
 // verify checks the signature the way signedjson.Verify does (strict
@@ -226,7 +230,8 @@ func (ck *uploadCheck) verify() {
 		ck.err = fmt.Errorf("signature %s %s: %w", ck.sig.SignerUser, ck.sig.SignerKeyID, err)
 	case len(sig) != ed25519.SignatureSize:
 		ck.err = fmt.Errorf("%w: signature %s %s is %d bytes, want %d", signedjson.ErrBadSignature, ck.sig.SignerUser, ck.sig.SignerKeyID, len(sig), ed25519.SignatureSize)
-	case !ed25519.Verify(ck.pub, ck.msg, sig):
+	case ck.prepared != nil && !ck.prepared.Verify(ck.msg, sig),
+		ck.prepared == nil && !ed25519.Verify(ck.pub, ck.msg, sig):
 		ck.err = fmt.Errorf("%w: %s %s", signedjson.ErrBadSignature, ck.sig.SignerUser, ck.sig.SignerKeyID)
 	}
 }
@@ -236,8 +241,23 @@ func (ck *uploadCheck) verify() {
 // goroutines would cost more than they save.
 const parallelVerifyMin = 4
 
-// verifyAll verifies every check, in parallel when there are many.
-func verifyAll(checks []uploadCheck) {
+// verifyAll verifies every check, in parallel when there are many. A key
+// with at least preparedVerifyMin signatures among the checks, or one kept
+// prepared from an earlier upload, is verified with its prepared form
+// (edcomb), which gives the same answers as ed25519.Verify in about 0.55
+// of the time.
+func verifyAll(checks []uploadCheck, prepared *preparedKeys) {
+	perKey := map[string]int{}
+	for i := range checks {
+		perKey[string(checks[i].pub)]++
+	}
+	keys := make(map[string]*edcomb.PublicKey, len(perKey))
+	for pub, n := range perKey {
+		keys[pub] = prepared.get(ed25519.PublicKey(pub), n >= preparedVerifyMin)
+	}
+	for i := range checks {
+		checks[i].prepared = keys[string(checks[i].pub)]
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(checks)/2)
 	if len(checks) < parallelVerifyMin || workers < 2 {
 		for i := range checks {
