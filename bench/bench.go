@@ -182,7 +182,12 @@ type Result struct {
 	// where one verification costs more than an HTTP round trip, the bound
 	// of RatioToVerifyBound is above the HTTP ceiling itself.
 	RatioToCeilingPlusVerify *float64 `json:"ratio_to_ceiling_plus_verify,omitempty"`
-	FirstError               string   `json:"first_error,omitempty"`
+	// RatioToPreparedVerifyBound is, for signatures-upload-batch, the
+	// throughput over the baseline's prepared verification rate divided by
+	// SignaturesPerRequest: how close the server comes to the bound of the
+	// verifier it actually uses for a batch by one key. Informational.
+	RatioToPreparedVerifyBound *float64 `json:"ratio_to_prepared_verify_bound,omitempty"`
+	FirstError                 string   `json:"first_error,omitempty"`
 }
 
 // Target is one of the issue's performance targets with its outcome. A
@@ -494,6 +499,9 @@ func (r *Report) fillRatios() {
 		if perRequest > 0 && r.Baseline != nil && r.Baseline.VerifiesPerS > 0 {
 			k := float64(perRequest)
 			x.RatioToVerifyBound = ratio(x.ThroughputRPS, r.Baseline.VerifiesPerS/k)
+			if perRequest > 1 && r.Baseline.PreparedVerifiesPerS > 0 {
+				x.RatioToPreparedVerifyBound = ratio(x.ThroughputRPS, r.Baseline.PreparedVerifiesPerS/k)
+			}
 			if c, ok := ceil[x.Scenario]; ok && c.ThroughputRPS > 0 {
 				bound := 1 / (1/c.ThroughputRPS + k/r.Baseline.VerifiesPerS)
 				x.RatioToCeilingPlusVerify = ratio(x.ThroughputRPS, bound)

@@ -160,7 +160,7 @@ func TestEvaluateTargets(t *testing.T) {
 
 func TestFillRatios(t *testing.T) {
 	rep := &Report{
-		Baseline: &Baseline{VerifiesPerS: 1000},
+		Baseline: &Baseline{VerifiesPerS: 1000, PreparedVerifiesPerS: 1600},
 		Results: []Result{
 			{Scenario: "keys-query", Against: "ceiling", ThroughputRPS: 1000, P99Ms: 2},
 			{Scenario: "keys-query", Against: "server", ThroughputRPS: 250, P99Ms: 8},
@@ -192,6 +192,13 @@ func TestFillRatios(t *testing.T) {
 	if r := rep.Results[7].RatioToCeilingPlusVerify; r == nil || *r != 1 {
 		t.Errorf("signatures-upload-batch ceiling+verify ratio %v", r)
 	}
+	// The prepared verifier's bound: 1600/4 = 400 requests/s.
+	if r := rep.Results[7].RatioToPreparedVerifyBound; r == nil || *r != 0.5 {
+		t.Errorf("signatures-upload-batch prepared bound ratio %v", r)
+	}
+	if rep.Results[3].RatioToPreparedVerifyBound != nil {
+		t.Error("a prepared-verifier ratio for one signature per request")
+	}
 	if rep.Results[6].RatioToVerifyBound != nil || rep.Results[1].RatioToVerifyBound != nil {
 		t.Error("a verification ratio outside the server's signature scenarios")
 	}
@@ -209,7 +216,7 @@ func TestMeasureVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Verifies <= 0 || b.VerifiesPerS <= 0 || b.Goroutines < 1 {
+	if b.Verifies <= 0 || b.VerifiesPerS <= 0 || b.PreparedVerifiesPerS <= 0 || b.Goroutines < 1 {
 		t.Errorf("baseline %+v", b)
 	}
 	if _, err := MeasureVerify(context.Background(), 0); !errors.Is(err, ErrConfig) {
