@@ -25,9 +25,15 @@ func (s *Server) notifyDeviceChange(ctx context.Context, user string) {
 
 // keysUpload answers POST /keys/upload.
 func (s *Server) keysUpload(r *http.Request, c *caller) (any, error) {
-	var req api.KeysUploadRequest
-	if err := decodeJSON(r, &req); err != nil {
+	body, err := requestBody(r)
+	if err != nil {
 		return nil, err
+	}
+	req, ok := decodeKeysUpload(body)
+	if !ok {
+		if err := decodeBytes(body, &req); err != nil {
+			return nil, err
+		}
 	}
 	if len(req.OneTimeKeys)+len(req.FallbackKeys) > s.cfg.MaxOneTimeKeysPerUpload {
 		return nil, api.InvalidParam("more than %d one-time keys", s.cfg.MaxOneTimeKeysPerUpload)
@@ -51,7 +57,6 @@ func (s *Server) keysUpload(r *http.Request, c *caller) (any, error) {
 		up.SelfSignature = &store.Signature{TargetUser: c.UserID, TargetKey: c.DeviceID, TargetKind: store.KindDevice,
 			SignerUser: c.UserID, SignerKeyID: kid, SignerKind: store.KindDevice, Signature: sig}
 	}
-	var err error
 	if up.OneTimeKeys, err = parseOneTimeKeys(req.OneTimeKeys, false); err != nil {
 		return nil, err
 	}

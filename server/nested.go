@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"vouch/api"
 )
 
 // decodeNested decodes body, a JSON object of JSON objects — the shape of
@@ -170,4 +172,88 @@ func (p *nestedParser) skipString() bool {
 		}
 	}
 	return false
+}
+
+// decodeKeysUpload decodes a /keys/upload body the way encoding/json
+// decodes it into api.KeysUploadRequest, without reflection and without
+// copying the values, for the common case only: an object whose members
+// are exactly "device_keys" (any value but null), "one_time_keys" and
+// "fallback_keys" (objects of non-null values), each at most once, and
+// members of other names, which encoding/json ignores. Anything else —
+// invalid JSON, a repeated or escaped name, a name that matches a field
+// only case-insensitively (encoding/json would take it), null — reports
+// ok = false, and the caller decodes with decodeBytes, which gives the
+// usual answer and the usual errors.
+func decodeKeysUpload(body []byte) (api.KeysUploadRequest, bool) {
+	var req api.KeysUploadRequest
+	if !json.Valid(body) {
+		return req, false
+	}
+	p := nestedParser{b: body}
+	seen := 0
+	keyMap := func() (map[string]json.RawMessage, bool) {
+		if p.peek() != '{' {
+			return nil, false
+		}
+		m := map[string]json.RawMessage{}
+		ok := p.object(func(id string) bool {
+			if _, dup := m[id]; dup {
+				return false
+			}
+			start := p.i
+			if !p.skipValue() {
+				return false
+			}
+			raw := body[start:p.i]
+			if string(raw) == "null" {
+				return false
+			}
+			m[id] = raw
+			return true
+		})
+		return m, ok
+	}
+	ok := p.object(func(name string) bool {
+		var bit int
+		switch name {
+		case "device_keys":
+			bit = 1
+		case "one_time_keys":
+			bit = 2
+		case "fallback_keys":
+			bit = 4
+		default:
+			for _, field := range [...]string{"device_keys", "one_time_keys", "fallback_keys"} {
+				if strings.EqualFold(name, field) {
+					return false
+				}
+			}
+			return p.skipValue()
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		switch bit {
+		case 1:
+			start := p.i
+			if !p.skipValue() || string(body[start:p.i]) == "null" {
+				return false
+			}
+			req.DeviceKeys = body[start:p.i]
+			return true
+		case 2:
+			var ok bool
+			req.OneTimeKeys, ok = keyMap()
+			return ok
+		default:
+			var ok bool
+			req.FallbackKeys, ok = keyMap()
+			return ok
+		}
+	})
+	if !ok || p.skipSpace() != len(body) {
+		return api.KeysUploadRequest{}, false
+	}
+	return req, true
 }
