@@ -9,12 +9,12 @@ import (
 
 // preparedVerifyMin is the number of signatures by one key in one upload
 // from which the key is prepared for fast verification (edcomb): preparing
-// costs about 2.2 plain verifications and each prepared verification saves
-// about 0.45 of one, so a key pays from about the fifth signature.
-const preparedVerifyMin = 6
+// costs about 3.6 plain verifications and each prepared verification saves
+// about 0.56 of one, so a key pays from about the seventh signature.
+const preparedVerifyMin = 8
 
 // preparedKeyCap bounds the prepared keys the server keeps between
-// requests (about 80 KB each).
+// requests (about 60 KB each).
 const preparedKeyCap = 16
 
 // preparedKeys keeps the signing keys most recently prepared for verifying
