@@ -211,12 +211,28 @@ func TestFillRatios(t *testing.T) {
 	}
 }
 
+// TestBaselineMerge: pooled samples give total verifications over total
+// time, for the bare and the prepared rate alike.
+func TestBaselineMerge(t *testing.T) {
+	a := Baseline{Goroutines: 2, Verifies: 30000, DurationS: 1, preparedVerifies: 60000, preparedS: 0.5, Samples: 1}
+	a.setRates()
+	b := Baseline{Goroutines: 2, Verifies: 10000, DurationS: 1, preparedVerifies: 20000, preparedS: 0.5, Samples: 1}
+	b.setRates()
+	a.merge(b)
+	if a.VerifiesPerS != 20000 || a.PreparedVerifiesPerS != 80000 || a.Samples != 2 || a.DurationS != 2 {
+		t.Fatalf("merged %+v, want 20000/s bare, 80000/s prepared, 2 samples over 2 s", a)
+	}
+	if a.MicrosPerOp != 100 {
+		t.Fatalf("µs per verify per core %v, want 100", a.MicrosPerOp)
+	}
+}
+
 func TestMeasureVerify(t *testing.T) {
 	b, err := MeasureVerify(context.Background(), 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Verifies <= 0 || b.VerifiesPerS <= 0 || b.PreparedVerifiesPerS <= 0 || b.Goroutines < 1 {
+	if b.Verifies <= 0 || b.VerifiesPerS <= 0 || b.PreparedVerifiesPerS <= 0 || b.Goroutines < 1 || b.Samples != 1 {
 		t.Errorf("baseline %+v", b)
 	}
 	if _, err := MeasureVerify(context.Background(), 0); !errors.Is(err, ErrConfig) {

@@ -29,6 +29,36 @@ type Baseline struct {
 	// right after the bare rate. Informational: the issue's bound is the
 	// bare rate.
 	PreparedVerifiesPerS float64 `json:"prepared_verifies_per_s,omitempty"`
+	// Samples is the number of measurements pooled into this baseline:
+	// vouch bench measures before the first signature scenario and after
+	// each, and the rates are over all of them together.
+	Samples int `json:"samples"`
+	// preparedVerifies and preparedS are the pooled prepared-verifier
+	// counts behind PreparedVerifiesPerS.
+	preparedVerifies int64
+	preparedS        float64
+}
+
+// merge pools o's measurement into b: the rates become total
+// verifications over total time.
+func (b *Baseline) merge(o Baseline) {
+	b.Verifies += o.Verifies
+	b.DurationS = round3(b.DurationS + o.DurationS)
+	b.preparedVerifies += o.preparedVerifies
+	b.preparedS += o.preparedS
+	b.Samples += o.Samples
+	b.setRates()
+}
+
+// setRates computes the rates from the pooled counts.
+func (b *Baseline) setRates() {
+	if b.Verifies > 0 && b.DurationS > 0 {
+		b.VerifiesPerS = round3(float64(b.Verifies) / b.DurationS)
+		b.MicrosPerOp = round3(b.DurationS * float64(b.Goroutines) / float64(b.Verifies) * 1e6)
+	}
+	if b.preparedVerifies > 0 && b.preparedS > 0 {
+		b.PreparedVerifiesPerS = round3(float64(b.preparedVerifies) / b.preparedS)
+	}
 }
 
 // MeasureVerify runs ed25519.Verify over a fixed 300-byte message (about
@@ -61,19 +91,16 @@ func MeasureVerify(ctx context.Context, d time.Duration) (Baseline, error) {
 		What:       "bare ed25519.Verify on GOMAXPROCS goroutines",
 		Goroutines: procs,
 		Verifies:   verifies,
-		DurationS:  round3(elapsed.Seconds()),
-	}
-	if b.Verifies > 0 {
-		b.VerifiesPerS = round3(float64(b.Verifies) / elapsed.Seconds())
-		b.MicrosPerOp = round3(elapsed.Seconds() * float64(procs) / float64(b.Verifies) * 1e6)
+		DurationS:  elapsed.Seconds(),
+		Samples:    1,
 	}
 	pv, pElapsed, err := verifyRate(ctx, d/2, procs, func() bool { return prepared.Verify(msg, sig) })
 	if err != nil {
 		return Baseline{}, err
 	}
-	if pv > 0 {
-		b.PreparedVerifiesPerS = round3(float64(pv) / pElapsed.Seconds())
-	}
+	b.preparedVerifies, b.preparedS = pv, pElapsed.Seconds()
+	b.setRates()
+	b.DurationS = round3(b.DurationS)
 	return b, nil
 }
 
