@@ -135,3 +135,96 @@ func valueEnd(b []byte, i int) (int, error) {
 		return j, nil
 	}
 }
+
+// fastSignatures decodes a "signatures" value — an object of objects of
+// strings — the way encoding/json decodes it into Signatures, for the
+// common case only: every name and string plain ASCII without escapes,
+// no null, no repeated name. It reports ok = false for anything else
+// (including anything that is not valid JSON), and the caller then asks
+// encoding/json, which gives its usual answer or error.
+func fastSignatures(raw []byte) (Signatures, bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, false
+	}
+	out := Signatures{}
+	var ok bool
+	i, ok = plainObject(raw, i, func(entity string, j int) (int, bool) {
+		if j >= len(raw) || raw[j] != '{' {
+			return 0, false
+		}
+		if _, dup := out[entity]; dup {
+			return 0, false
+		}
+		inner := map[string]string{}
+		out[entity] = inner
+		return plainObject(raw, j, func(keyID string, k int) (int, bool) {
+			if _, dup := inner[keyID]; dup {
+				return 0, false
+			}
+			v, end, ok := plainString(raw, k)
+			if !ok {
+				return 0, false
+			}
+			inner[keyID] = v
+			return end, true
+		})
+	})
+	if !ok || skipSpace(raw, i) != len(raw) {
+		return nil, false
+	}
+	return out, true
+}
+
+// plainObject walks the object at raw[i] == '{', calling member with each
+// name and the index of its value; member returns the index just past the
+// value. It returns the index just past the object.
+func plainObject(raw []byte, i int, member func(name string, value int) (int, bool)) (int, bool) {
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		name, end, ok := plainString(raw, i)
+		if !ok {
+			return 0, false
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return 0, false
+		}
+		if i, ok = member(name, skipSpace(raw, i+1)); !ok {
+			return 0, false
+		}
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return 0, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// plainString reads the string at raw[i] == '"' when it holds only
+// printable ASCII without escapes, and returns it and the index just past
+// it.
+func plainString(raw []byte, i int) (string, int, bool) {
+	if i >= len(raw) || raw[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(raw); j++ {
+		switch c := raw[j]; {
+		case c == '"':
+			return string(raw[i+1 : j]), j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}

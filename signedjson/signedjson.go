@@ -147,6 +147,9 @@ func parseSignatures(raw []byte) (Signatures, error) {
 	if raw == nil {
 		return Signatures{}, nil
 	}
+	if s, ok := fastSignatures(raw); ok {
+		return s, nil
+	}
 	var s Signatures
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedSignatures, err)
