@@ -322,6 +322,10 @@ type CrossSigning struct {
 	Master      []byte `json:"master,omitempty"`
 	SelfSigning []byte `json:"self_signing,omitempty"`
 	UserSigning []byte `json:"user_signing,omitempty"`
+	// PublicUserSigning is the MSC2882 public user-signing key, made by
+	// vouch pusk create; nil until then (and in state written before it
+	// existed).
+	PublicUserSigning []byte `json:"public_user_signing,omitempty"`
 }
 
 // SaveCrossSigning stores the cross-signing private keys.

@@ -245,3 +245,30 @@ func BenchmarkSavePin(b *testing.B) {
 		}
 	}
 }
+
+// TestPublicUserSigningKey: the MSC2882 key is kept beside the other
+// cross-signing seeds, and state without it loads with it nil.
+func TestPublicUserSigningKey(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	seed := func(b byte) []byte {
+		out := make([]byte, 32)
+		out[0] = b
+		return out
+	}
+	if err := s.SaveCrossSigning(ctx, state.CrossSigning{Master: seed(1), SelfSigning: seed(2), UserSigning: seed(3)}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.CrossSigning(ctx)
+	if err != nil || cs.PublicUserSigning != nil || cs.Master[0] != 1 {
+		t.Fatalf("without a public user-signing key: %+v, %v", cs, err)
+	}
+	cs.PublicUserSigning = seed(4)
+	if err := s.SaveCrossSigning(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CrossSigning(ctx)
+	if err != nil || len(got.PublicUserSigning) != 32 || got.PublicUserSigning[0] != 4 || got.UserSigning[0] != 3 {
+		t.Fatalf("with one: %+v, %v", got, err)
+	}
+}

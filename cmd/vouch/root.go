@@ -61,6 +61,7 @@ secret storage, key backups, QR and SAS verification payloads.`,
 		newLoginCmd(s), newLogoutCmd(s), newWhoAmICmd(s), newBootstrapCmd(s), newStatusCmd(s), newDevicesCmd(s), newKeysCmd(s), newVerifyCmd(s), newTrustCmd(s), newIdentityCmd(s), newWatchCmd(s),
 		newServeCmd(s), newUserCmd(s),
 		newSecretsCmd(s),
+		newPuskCmd(s),
 	)
 	return root
 }
