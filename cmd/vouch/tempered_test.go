@@ -179,9 +179,9 @@ func TestTrustTransitiveErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"no policy", []string{"--keys", query, "--viewer", "@me:v", "@carol:example.org"}, "required"},
-		{"no keys", []string{"--policy", policy, "--viewer", "@me:v", "@carol:example.org"}, "required"},
-		{"no viewer", []string{"--policy", policy, "--keys", query, "@carol:example.org"}, "required"},
+		{"no policy", []string{"--keys", query, "--viewer", "@me:v", "@carol:example.org"}, "needs --policy and --viewer"},
+		{"viewer without keys", []string{"--policy", policy, "--viewer", "@me:v", "@carol:example.org"}, "go with --keys"},
+		{"no viewer", []string{"--policy", policy, "--keys", query, "@carol:example.org"}, "needs --policy and --viewer"},
 		{"no target", []string{"--policy", policy, "--keys", query, "--viewer", "@me:v"}, "accepts 1 arg"},
 		{"bad target", []string{"--policy", policy, "--keys", query, "--viewer", "@me:v", "carol"}, "not a Matrix user ID"},
 		{"bad viewer", []string{"--policy", policy, "--keys", query, "--viewer", "me", "@carol:example.org"}, "--viewer"},

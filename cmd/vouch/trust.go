@@ -151,6 +151,6 @@ is 0 whatever the verdict (the verdict is the output).`,
 	f.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"user_id","verified","path","reason",...} as JSON`)
 	cmd.AddCommand(newTrustGraphCmd(s))                            // user IDs start with '@', so no USER is "graph"
-	cmd.AddCommand(newTrustTransitiveCmd(s), newTrustPolicyCmd(s)) // MSC2882, offline: trust/tempered
+	cmd.AddCommand(newTrustTransitiveCmd(s), newTrustPolicyCmd(s)) // MSC2882: trust/tempered
 	return cmd
 }
