@@ -250,3 +250,42 @@ func TestPerIPLimit(t *testing.T) {
 		t.Fatalf("retry_after_ms %d", body.RetryAfterMs)
 	}
 }
+
+// TestPerIPLimitBehindTrustedProxy: behind a trusted proxy each client
+// named by X-Forwarded-For has its own bucket; without the setting the
+// header is ignored and all requests share the proxy's bucket.
+func TestPerIPLimitBehindTrustedProxy(t *testing.T) {
+	send := func(e *env, xff string) int {
+		req, err := http.NewRequest("GET", e.srv.URL+"/_matrix/client/versions", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Forwarded-For", xff)
+		res, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	limit := func(c *server.Config) { c.RateLimit.PerIPPerSecond, c.RateLimit.PerIPBurst = 0.001, 2 }
+
+	behind := newEnv(t, limit, func(c *server.Config) { c.TrustedProxies = []string{"127.0.0.1", "::1"} })
+	for _, client := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.3"} {
+		for i := range 2 {
+			if code := send(behind, client); code != 200 {
+				t.Fatalf("client %s request %d: %d, want 200 (own bucket)", client, i, code)
+			}
+		}
+		if code := send(behind, "9.9.9.9, "+client); code != 429 {
+			t.Fatalf("client %s third request with a forged entry: %d, want 429", client, code)
+		}
+	}
+
+	direct := newEnv(t, limit)
+	send(direct, "203.0.113.1")
+	send(direct, "203.0.113.2")
+	if code := send(direct, "203.0.113.3"); code != 429 {
+		t.Fatalf("without trusted_proxies the header chose the bucket: %d, want 429", code)
+	}
+}

@@ -21,6 +21,11 @@ type Config struct {
 	Registration RegistrationConfig `toml:"registration"`
 	// RateLimit configures request rate limits.
 	RateLimit RateLimitConfig `toml:"rate_limit"`
+	// TrustedProxies lists the addresses and CIDR prefixes of reverse
+	// proxies whose X-Forwarded-For header names the client for the
+	// per-IP rate limit. Empty (the default): the header is ignored and
+	// the connection's peer is the client.
+	TrustedProxies []string `toml:"trusted_proxies"`
 	// Argon2 sets the password hashing cost.
 	Argon2 Argon2Config `toml:"argon2"`
 	// MaxSyncTimeout caps the long-poll of /sync.
@@ -134,6 +139,9 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimit.PerIPPerSecond < 0 || c.RateLimit.PerUserPerSecond < 0 {
 		return fmt.Errorf("rate_limit: rates must not be negative")
+	}
+	if _, err := parseProxies(c.TrustedProxies); err != nil {
+		return err
 	}
 	if c.MaxSignaturesPerUpload <= 0 || c.MaxQueryUsers <= 0 || c.MaxOneTimeKeysPerUpload <= 0 || c.MaxToDeviceMessages <= 0 {
 		return fmt.Errorf("max_* limits must be positive")

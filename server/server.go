@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -51,6 +50,7 @@ type Server struct {
 	closeOnce sync.Once
 	queryBufs sync.Pool // of *queryAnswer (query.go)
 	prepared  preparedKeys
+	proxies   proxies // trusted_proxies, parsed
 	// The expiry sweep (sweepLoop): its interval, and the channel closed
 	// when its goroutine has returned.
 	sweepEvery time.Duration
@@ -109,8 +109,12 @@ func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server,
 	if log == nil {
 		return nil, errors.New("server: nil logger")
 	}
+	trusted, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
 	s := &Server{
-		cfg: cfg, st: st, log: log,
+		cfg: cfg, st: st, log: log, proxies: trusted,
 		notifier: NewLocalNotifier(),
 		ipLimit:  newLimiter(cfg.RateLimit.PerIPPerSecond, cfg.RateLimit.PerIPBurst),
 		usrLimit: newLimiter(cfg.RateLimit.PerUserPerSecond, cfg.RateLimit.PerUserBurst),
@@ -279,7 +283,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.WriteHeader(http.StatusOK)
 		return
 	}
-	if err := s.ipLimit.allow(clientIP(r)); err != nil {
+	if err := s.ipLimit.allow(s.proxies.clientIP(r)); err != nil {
 		s.writeError(rec, r, err)
 		return
 	}
@@ -323,14 +327,6 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func tooLarge(limit int64) *api.Error {

@@ -70,6 +70,14 @@ func loadServeConfig(cmd *cobra.Command, f serveFlags) (serveConfig, error) {
 	env("VOUCH_SERVER_NAME", &cfg.ServerName)
 	env("VOUCH_LOG_LEVEL", &cfg.LogLevel)
 	env("VOUCH_REGISTRATION_SHARED_SECRET", &cfg.Registration.SharedSecret)
+	if v, ok := os.LookupEnv("VOUCH_TRUSTED_PROXIES"); ok {
+		cfg.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+			}
+		}
+	}
 	if v, ok := os.LookupEnv("VOUCH_OPEN_REGISTRATION"); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -176,6 +184,7 @@ TOML file (every key optional):
   [registration]
   open = true                      # default: true only for localhost
   registration_shared_secret = ""  # enables /_synapse/admin/v1/register
+  trusted_proxies = []             # e.g. ["10.0.0.0/8"]: their X-Forwarded-For names the client
   [rate_limit]                     # token buckets; 0 disables
   per_ip_per_second = 2000.0
   per_ip_burst = 4000

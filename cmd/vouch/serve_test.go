@@ -137,6 +137,7 @@ func TestServeConfigPrecedence(t *testing.T) {
 	cfgFile := cheapConfig(t, "listen = \"127.0.0.1:1\"\nserver_name = \"file.example\"\ndata_dir = \"/from/file\"\n[registration]\nopen = false\n")
 	t.Setenv("VOUCH_SERVER_NAME", "env.example")
 	t.Setenv("VOUCH_DATA_DIR", "/from/env")
+	t.Setenv("VOUCH_TRUSTED_PROXIES", " 10.0.0.0/8 ,::1,")
 	c := newServeCmd(stdio{})
 	if err := c.ParseFlags([]string{"--config", cfgFile, "--data-dir", "/from/flag"}); err != nil {
 		t.Fatal(err)
@@ -147,8 +148,8 @@ func TestServeConfigPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprintf("%s %s %s %v %d", cfg.Listen, cfg.ServerName, cfg.DataDir, cfg.RegistrationOpen(), cfg.Argon2.Time)
-	if want := "127.0.0.1:1 env.example /from/flag false 1"; got != want {
+	got := fmt.Sprintf("%s %s %s %v %d %q", cfg.Listen, cfg.ServerName, cfg.DataDir, cfg.RegistrationOpen(), cfg.Argon2.Time, cfg.TrustedProxies)
+	if want := `127.0.0.1:1 env.example /from/flag false 1 ["10.0.0.0/8" "::1"]`; got != want {
 		t.Fatalf("config %q, want %q", got, want)
 	}
 }
@@ -163,6 +164,7 @@ func TestServeBadInput(t *testing.T) {
 		{"missing config file", []string{"serve", "--config", "/nonexistent/vouch.toml"}, "config"},
 		{"bad server name", []string{"serve", "--server-name", "bad name", "--config", cheapConfig(t, "")}, "server_name"},
 		{"bad listen", []string{"serve", "--listen", "nope", "--data-dir", t.TempDir(), "--config", cheapConfig(t, "")}, "listen"},
+		{"bad trusted proxy", []string{"serve", "--data-dir", t.TempDir(), "--config", cheapConfig(t, "trusted_proxies = [\"10.0.0.0/99\"]\n")}, "trusted_proxies"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -334,14 +336,14 @@ func TestServeConfigYAML(t *testing.T) {
 		}
 		return p
 	}
-	good := write("vouch.yaml", "listen: 127.0.0.1:2\nserver_name: yaml.example\nmax_sync_timeout: 30s\nregistration:\n  open: true\nrate_limit:\n  per_ip_burst: 7\n")
+	good := write("vouch.yaml", "listen: 127.0.0.1:2\nserver_name: yaml.example\nmax_sync_timeout: 30s\nregistration:\n  open: true\nrate_limit:\n  per_ip_burst: 7\ntrusted_proxies: [10.0.0.0/8, 127.0.0.1]\n")
 	c := newServeCmd(stdio{})
 	cfg, err := loadServeConfig(c, serveFlags{config: good})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprintf("%s %s %s %v %d", cfg.Listen, cfg.ServerName, cfg.MaxSyncTimeout.Duration, cfg.RegistrationOpen(), cfg.RateLimit.PerIPBurst)
-	if want := "127.0.0.1:2 yaml.example 30s true 7"; got != want {
+	got := fmt.Sprintf("%s %s %s %v %d %v", cfg.Listen, cfg.ServerName, cfg.MaxSyncTimeout.Duration, cfg.RegistrationOpen(), cfg.RateLimit.PerIPBurst, cfg.TrustedProxies)
+	if want := "127.0.0.1:2 yaml.example 30s true 7 [10.0.0.0/8 127.0.0.1]"; got != want {
 		t.Fatalf("config %q, want %q", got, want)
 	}
 	for name, body := range map[string]string{
