@@ -26,25 +26,10 @@ func decodeNested(body []byte) (map[string]map[string]json.RawMessage, bool) {
 	p := nestedParser{b: body}
 	out := map[string]map[string]json.RawMessage{}
 	ok := p.object(func(name string) bool {
-		if _, dup := out[name]; dup || p.peek() != '{' {
+		if _, dup := out[name]; dup {
 			return false
 		}
-		inner := map[string]json.RawMessage{}
-		ok := p.object(func(key string) bool {
-			if _, dup := inner[key]; dup {
-				return false
-			}
-			start := p.i
-			if !p.skipValue() {
-				return false
-			}
-			raw := body[start:p.i]
-			if string(raw) == "null" {
-				return false
-			}
-			inner[key] = raw
-			return true
-		})
+		inner, ok := p.rawMembers()
 		out[name] = inner
 		return ok
 	})
@@ -52,6 +37,32 @@ func decodeNested(body []byte) (map[string]map[string]json.RawMessage, bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// rawMembers reads the object at the cursor into a map of its members'
+// raw values (sub-slices of the body). It declines a value that is not an
+// object, a repeated name and a null member, as decodeNested documents.
+func (p *nestedParser) rawMembers() (map[string]json.RawMessage, bool) {
+	if p.peek() != '{' {
+		return nil, false
+	}
+	m := map[string]json.RawMessage{}
+	ok := p.object(func(name string) bool {
+		if _, dup := m[name]; dup {
+			return false
+		}
+		start := p.i
+		if !p.skipValue() {
+			return false
+		}
+		raw := p.b[start:p.i]
+		if string(raw) == "null" {
+			return false
+		}
+		m[name] = raw
+		return true
+	})
+	return m, ok
 }
 
 // nestedParser walks JSON that json.Valid has accepted, so it checks only
@@ -191,28 +202,6 @@ func decodeKeysUpload(body []byte) (api.KeysUploadRequest, bool) {
 	}
 	p := nestedParser{b: body}
 	seen := 0
-	keyMap := func() (map[string]json.RawMessage, bool) {
-		if p.peek() != '{' {
-			return nil, false
-		}
-		m := map[string]json.RawMessage{}
-		ok := p.object(func(id string) bool {
-			if _, dup := m[id]; dup {
-				return false
-			}
-			start := p.i
-			if !p.skipValue() {
-				return false
-			}
-			raw := body[start:p.i]
-			if string(raw) == "null" {
-				return false
-			}
-			m[id] = raw
-			return true
-		})
-		return m, ok
-	}
 	ok := p.object(func(name string) bool {
 		var bit int
 		switch name {
@@ -244,11 +233,11 @@ func decodeKeysUpload(body []byte) (api.KeysUploadRequest, bool) {
 			return true
 		case 2:
 			var ok bool
-			req.OneTimeKeys, ok = keyMap()
+			req.OneTimeKeys, ok = p.rawMembers()
 			return ok
 		default:
 			var ok bool
-			req.FallbackKeys, ok = keyMap()
+			req.FallbackKeys, ok = p.rawMembers()
 			return ok
 		}
 	})

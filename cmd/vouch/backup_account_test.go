@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,8 +32,31 @@ type libAccount struct {
 
 func openLib(t *testing.T, a *cliAccount, userID string) *libAccount {
 	t.Helper()
+	sa := openSaved(t, a.dir, userID)
+	api, err := keybackup.NewAPI(sa.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := secrets.LoadLocal(sa.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &libAccount{api: api, userID: userID, local: local, master: sa.ownMaster}
+}
+
+// savedAccount is what a CLI account's state holds, read back for a test.
+type savedAccount struct {
+	dir          string // the account's state directory
+	client       *client.Client
+	crossSigning state.CrossSigning // zero when the device holds none
+	ownMaster    string
+}
+
+// openSaved reads the state of userID under the vouch state base dir.
+func openSaved(t *testing.T, base, userID string) savedAccount {
+	t.Helper()
 	ctx := context.Background()
-	dir, err := state.AccountDir(a.dir, userID)
+	dir, err := state.AccountDir(base, userID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,19 +73,15 @@ func openLib(t *testing.T, a *cliAccount, userID string) *libAccount {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cs, err := st.CrossSigning(ctx)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		t.Fatal(err)
+	}
 	c, err := client.New(acct.Homeserver, client.WithAccessToken(acct.AccessToken))
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := keybackup.NewAPI(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	local, err := secrets.LoadLocal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &libAccount{api: api, userID: userID, local: local, master: master}
+	return savedAccount{dir: dir, client: c, crossSigning: cs, ownMaster: master}
 }
 
 func (l *libAccount) status(t *testing.T) *keybackup.Status {

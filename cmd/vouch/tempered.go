@@ -48,6 +48,16 @@ func readPolicy(in io.Reader, path string) (tempered.Policy, error) {
 	return p, nil
 }
 
+// printPolicy writes the policy's canonical JSON and a newline.
+func printPolicy(w io.Writer, p tempered.Policy) error {
+	b, err := p.Marshal()
+	if err != nil {
+		return failf("policy: %v", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
 // transitiveJSON is the interface of `vouch trust transitive --json`: at
 // least user_id, trusted, path and reason.
 func transitiveJSON(userID string, d trust.Decision, st tempered.Stats, problems []string) map[string]any {
@@ -342,12 +352,7 @@ The format:
 			if err != nil {
 				return err
 			}
-			b, err := p.Marshal()
-			if err != nil {
-				return failf("policy %s: %v", path, err)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
-			return err
+			return printPolicy(cmd.OutOrStdout(), p)
 		},
 	})
 	cmd.AddCommand(newTrustPolicySetCmd(s), newTrustPolicyShowCmd(s))
@@ -399,12 +404,7 @@ the key can change it. Prints the stored policy.`,
 			if err := ss.c.PutAccountData(ctx, ss.acct.UserID, tempered.EventType, json.RawMessage(sealed)); err != nil {
 				return ss.explain(err)
 			}
-			b, err := p.Marshal()
-			if err != nil {
-				return failf("policy: %v", err)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
-			return err
+			return printPolicy(cmd.OutOrStdout(), p)
 		},
 	}
 	f.add(cmd)
@@ -435,12 +435,7 @@ without the key, or sealed with another one).`,
 			if err != nil {
 				return err
 			}
-			b, err := p.Marshal()
-			if err != nil {
-				return failf("policy: %v", err)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
-			return err
+			return printPolicy(cmd.OutOrStdout(), p)
 		},
 	}
 	f.add(cmd)

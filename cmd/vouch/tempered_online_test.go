@@ -19,29 +19,8 @@ import (
 // returns a client logged in as them and their cross-signing seeds.
 func accountOf(t *testing.T, dir, userID string) (*client.Client, state.CrossSigning) {
 	t.Helper()
-	ctx := context.Background()
-	adir, err := state.AccountDir(dir, userID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := state.Open(ctx, adir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	acct, err := st.Account(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := st.CrossSigning(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(acct.Homeserver, client.WithAccessToken(acct.AccessToken))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, cs
+	sa := openSaved(t, dir, userID)
+	return sa.client, sa.crossSigning
 }
 
 type transitiveVerdict struct {
