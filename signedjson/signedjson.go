@@ -333,6 +333,10 @@ func VerifySignature(obj []byte, sigB64 string, pub ed25519.PublicKey) error {
 }
 
 func verifyMessage(msg []byte, sigB64, entity, keyID string, pub ed25519.PublicKey) error {
+	return verifyMessageWith(msg, sigB64, entity, keyID, func(msg, sig []byte) bool { return ed25519.Verify(pub, msg, sig) })
+}
+
+func verifyMessageWith(msg []byte, sigB64, entity, keyID string, verify func(msg, sig []byte) bool) error {
 	sig, err := DecodeBase64(sigB64)
 	if err != nil {
 		return fmt.Errorf("signature %s %s: %w", entity, keyID, err)
@@ -340,8 +344,30 @@ func verifyMessage(msg []byte, sigB64, entity, keyID string, pub ed25519.PublicK
 	if len(sig) != ed25519.SignatureSize {
 		return fmt.Errorf("%w: signature %s %s is %d bytes, want %d", ErrBadSignature, entity, keyID, len(sig), ed25519.SignatureSize)
 	}
-	if !ed25519.Verify(pub, msg, sig) {
+	if !verify(msg, sig) {
 		return fmt.Errorf("%w: %s %s", ErrBadSignature, entity, keyID)
 	}
 	return nil
+}
+
+// Verifier checks a raw ed25519 signature over a message for one public
+// key, with the answers of crypto/ed25519.Verify for that key — for
+// instance a key prepared for verifying many signatures.
+type Verifier interface {
+	Verify(message, sig []byte) bool
+}
+
+// VerifyWith is Verify with the key given as a Verifier: the same lookup,
+// the same checks and the same errors, the curve arithmetic left to v.
+func VerifyWith(obj []byte, entity, keyID string, v Verifier) error {
+	var scratch [1024]byte
+	msg, rawSigs, err := signingInput(scratch[:0], obj)
+	if err != nil {
+		return err
+	}
+	sigB64, err := lookupSignature(rawSigs, entity, keyID)
+	if err != nil {
+		return err
+	}
+	return verifyMessageWith(msg, sigB64, entity, keyID, v.Verify)
 }

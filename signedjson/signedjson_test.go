@@ -393,3 +393,43 @@ func TestSignKeepsEverythingElse(t *testing.T) {
 		}
 	}
 }
+
+// edVerifier is crypto/ed25519 as a Verifier.
+type edVerifier ed25519.PublicKey
+
+func (v edVerifier) Verify(msg, sig []byte) bool { return ed25519.Verify(ed25519.PublicKey(v), msg, sig) }
+
+// TestVerifyWithMatchesVerify: VerifyWith gives Verify's answer and error
+// for a good signature, a bad one, a missing one, malformed signatures and
+// a non-object.
+func TestVerifyWithMatchesVerify(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	good, err := signedjson.Sign([]byte(`{"a":1}`), "@u:x", "ed25519:K", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, _ := ed25519.GenerateKey(nil)
+	cases := map[string]struct {
+		obj []byte
+		pub ed25519.PublicKey
+	}{
+		"good":              {good, pub},
+		"other key":         {good, other},
+		"missing":           {[]byte(`{"a":1}`), pub},
+		"not base64":        {[]byte(`{"a":1,"signatures":{"@u:x":{"ed25519:K":"!!"}}}`), pub},
+		"short":             {[]byte(`{"a":1,"signatures":{"@u:x":{"ed25519:K":"AAAA"}}}`), pub},
+		"not a string":      {[]byte(`{"a":1,"signatures":{"@u:x":{"ed25519:K":1}}}`), pub},
+		"signatures broken": {[]byte(`{"a":1,"signatures":[]}`), pub},
+		"not an object":     {[]byte(`[1]`), pub},
+	}
+	for name, c := range cases {
+		want := signedjson.Verify(c.obj, "@u:x", "ed25519:K", c.pub)
+		got := signedjson.VerifyWith(c.obj, "@u:x", "ed25519:K", edVerifier(c.pub))
+		if (want == nil) != (got == nil) || want != nil && want.Error() != got.Error() {
+			t.Errorf("%s: VerifyWith %v, Verify %v", name, got, want)
+		}
+		if name == "good" && got != nil {
+			t.Errorf("good signature refused: %v", got)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"maps"
 	"slices"
 
+	"vouch/internal/edcomb"
 	"vouch/keys"
 	"vouch/signedjson"
 	"vouch/trust"
@@ -189,10 +190,44 @@ type nodeKey struct {
 	keyID string
 }
 
+// preparedSignerMin is the number of signatures by one signer in a graph
+// from which its key is prepared for verification (internal/edcomb): an
+// organisation's key signing many members' keys. Preparing costs about
+// 3.6 verifications and saves about 0.56 of each.
+const preparedSignerMin = 8
+
+// prepareBusySigners returns, by node index, the prepared key of every
+// signer that signs at least preparedSignerMin keys of the graph.
+func prepareBusySigners(nodes []Node, signers map[[2]string][]int) map[int]*edcomb.PublicKey {
+	count := map[int]int{}
+	for _, t := range nodes {
+		for entity, byKey := range t.sig {
+			for keyID := range byKey {
+				for _, si := range signers[[2]string{entity, keyID}] {
+					count[si]++
+				}
+			}
+		}
+	}
+	out := map[int]*edcomb.PublicKey{}
+	for si, n := range count {
+		if n < preparedSignerMin || nodes[si].pub == nil {
+			continue
+		}
+		if k, err := edcomb.NewPublicKey(nodes[si].pub); err == nil {
+			out[si] = k
+		}
+	}
+	return out
+}
+
 // Build draws the graph of users' keys (a map from user ID to what is
 // known of them, as from /keys/query) seen by viewer. Every device and
 // cross-signing key is a node; every signature on one of them is an edge
-// from its signer, checked with [signedjson.Verify]. A signature whose
+// from its signer, checked with [signedjson.Verify] (or, for a signer of
+// at least preparedSignerMin keys, with the same answers through a key
+// prepared once: an organisation's public user-signing key signing its
+// members costs about half as much). A signature whose
 // signer is not in the graph gets a node of kind [trust.KindUnknown] and
 // the status [SignerUnknown]. Nil users and keys are skipped. The result
 // is deterministic and its size is bounded by the input's.
@@ -257,6 +292,7 @@ func Build(viewer string, users map[string]*trust.UserKeys) *Graph {
 	}
 	var found []pending
 	unknown := map[nodeKey]bool{}
+	prepared := prepareBusySigners(nodes, signers)
 	for ti, t := range nodes {
 		for _, entity := range slices.Sorted(maps.Keys(t.sig)) {
 			for _, keyID := range slices.Sorted(maps.Keys(t.sig[entity])) {
@@ -269,7 +305,11 @@ func Build(viewer string, users map[string]*trust.UserKeys) *Graph {
 				}
 				for _, si := range cands {
 					st := Invalid
-					if s := nodes[si]; s.pub != nil && signedjson.Verify(t.raw, entity, keyID, s.pub) == nil {
+					if k := prepared[si]; k != nil {
+						if signedjson.VerifyWith(t.raw, entity, keyID, k) == nil {
+							st = Valid
+						}
+					} else if s := nodes[si]; s.pub != nil && signedjson.Verify(t.raw, entity, keyID, s.pub) == nil {
 						st = Valid
 					}
 					found = append(found, pending{to: ti, known: si, amb: len(cands) > 1, st: st})
