@@ -397,7 +397,9 @@ func TestSignKeepsEverythingElse(t *testing.T) {
 // edVerifier is crypto/ed25519 as a Verifier.
 type edVerifier ed25519.PublicKey
 
-func (v edVerifier) Verify(msg, sig []byte) bool { return ed25519.Verify(ed25519.PublicKey(v), msg, sig) }
+func (v edVerifier) Verify(msg, sig []byte) bool {
+	return ed25519.Verify(ed25519.PublicKey(v), msg, sig)
+}
 
 // TestVerifyWithMatchesVerify: VerifyWith gives Verify's answer and error
 // for a good signature, a bad one, a missing one, malformed signatures and
