@@ -56,22 +56,40 @@ func puskOf(ctx context.Context, st *state.Store) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(cs.PublicUserSigning), nil
 }
 
+// publishedKey parses userID's cross-signing key of one kind (what names
+// it in messages) from a /keys/query map; k is nil when there is none.
+func publishedKey(m map[string]json.RawMessage, userID, what string) (k *keys.CrossSigningKey, pub string, err error) {
+	raw, ok := m[userID]
+	if !ok {
+		return nil, "", nil
+	}
+	if k, err = keys.ParseCrossSigningKey(raw); err == nil {
+		_, pub, err = k.PublicKey()
+	}
+	if err != nil {
+		return nil, "", failf("%s's %s on the server is malformed: %v", userID, what, err)
+	}
+	return k, pub, nil
+}
+
 // publishedPUSK returns userID's public user-signing key as the server
 // publishes it ("" when none) and its raw object.
 func publishedPUSK(resp *client.KeysQueryResponse, userID string) (string, json.RawMessage, error) {
-	raw, ok := resp.PublicUserSigningKeys[userID]
-	if !ok {
-		return "", nil, nil
+	k, pub, err := publishedKey(resp.PublicUserSigningKeys, userID, "public user-signing key")
+	if k == nil {
+		return "", nil, err
 	}
-	k, err := keys.ParseCrossSigningKey(raw)
-	if err != nil {
-		return "", nil, failf("the server's public user-signing key for %s is malformed: %v", userID, err)
+	return pub, k.Raw, nil
+}
+
+// publishedMaster returns userID's master key as the server publishes it,
+// refusing its absence.
+func publishedMaster(resp *client.KeysQueryResponse, userID string) (*keys.CrossSigningKey, string, error) {
+	k, pub, err := publishedKey(resp.MasterKeys, userID, "master key")
+	if err == nil && k == nil {
+		err = failf("%s has no master key on the server", userID)
 	}
-	_, pub, err := k.PublicKey()
-	if err != nil {
-		return "", nil, failf("the server's public user-signing key for %s is malformed: %v", userID, err)
-	}
-	return pub, raw, nil
+	return k, pub, err
 }
 
 func newPuskCreateCmd(s stdio) *cobra.Command {
@@ -163,19 +181,14 @@ func puskTarget(ctx context.Context, ss *session, userID string) (json.RawMessag
 	if err != nil {
 		return nil, "", ss.explain(err)
 	}
-	raw, ok := resp.MasterKeys[userID]
-	if !ok {
-		return nil, "", failf("%s has no master key on the server any more", userID)
-	}
-	k, err := keys.ParseCrossSigningKey(raw)
+	k, pub, err := publishedMaster(resp, userID)
 	if err != nil {
-		return nil, "", failf("%s's master key on the server is malformed: %v", userID, err)
+		return nil, "", err
 	}
-	_, pub, err := k.PublicKey()
-	if err != nil || pub != r.Master {
+	if pub != r.Master {
 		return nil, "", failf("%s's master key changed while vouch was checking it; try again", userID)
 	}
-	return raw, pub, nil
+	return k.Raw, pub, nil
 }
 
 func newPuskSignCmd(s stdio) *cobra.Command {
@@ -252,17 +265,9 @@ func newPuskUnsignCmd(s stdio) *cobra.Command {
 			if mine == "" {
 				return failf("you have no public user-signing key, so no public signatures")
 			}
-			raw, ok := resp.MasterKeys[userID]
-			if !ok {
-				return failf("%s has no master key on the server", userID)
-			}
-			k, err := keys.ParseCrossSigningKey(raw)
+			k, master, err := publishedMaster(resp, userID)
 			if err != nil {
-				return failf("%s's master key on the server is malformed: %v", userID, err)
-			}
-			_, master, err := k.PublicKey()
-			if err != nil {
-				return failf("%s's master key on the server is malformed: %v", userID, err)
+				return err
 			}
 			if _, signed := k.Signatures.Get(ss.acct.UserID, "ed25519:"+mine); !signed {
 				return failf("your public user-signing key does not sign %s's master key", userID)
@@ -334,7 +339,7 @@ func showOwnPUSK(cmd *cobra.Command, ss *session, asJSON bool) error {
 	if err != nil {
 		return ss.explain(err)
 	}
-	published, raw, err := publishedPUSK(resp, me)
+	published, _, err := publishedPUSK(resp, me)
 	if err != nil {
 		return err
 	}
@@ -345,14 +350,9 @@ func showOwnPUSK(cmd *cobra.Command, ss *session, asJSON bool) error {
 	heldHere := held != nil && client.PublicKey(held) == published
 	signedByMaster := false
 	if published != "" {
-		if mraw, ok := resp.MasterKeys[me]; ok {
-			if m, err := keys.ParseCrossSigningKey(mraw); err == nil {
-				if _, mpub, err := m.PublicKey(); err == nil {
-					if mk, err := keys.DecodePublicKey(mpub); err == nil {
-						signedByMaster = signedjson.Verify(raw, me, "ed25519:"+mpub, mk) == nil
-					}
-				}
-			}
+		pk, _, _ := publishedKey(resp.PublicUserSigningKeys, me, "public user-signing key")
+		if m, _, err := publishedMaster(resp, me); err == nil && pk != nil {
+			signedByMaster = pk.VerifySignedByMaster(m) == nil
 		}
 	}
 	if asJSON {
@@ -378,14 +378,11 @@ func showPublicSignatures(cmd *cobra.Command, ss *session, userID string, asJSON
 	if err != nil {
 		return ss.explain(err)
 	}
-	raw, ok := resp.MasterKeys[userID]
-	if !ok {
-		return failf("%s has no master key on the server", userID)
-	}
-	k, err := keys.ParseCrossSigningKey(raw)
+	k, _, err := publishedMaster(resp, userID)
 	if err != nil {
-		return failf("%s's master key on the server is malformed: %v", userID, err)
+		return err
 	}
+	raw := k.Raw
 	var signers []string
 	for signer := range k.Signatures {
 		if signer != userID {
