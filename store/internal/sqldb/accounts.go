@@ -179,6 +179,10 @@ func (db *DB) DeleteDevices(ctx context.Context, userID string, deviceIDs []stri
 				continue
 			}
 			deleted++
+			if t.db.otk != nil {
+				// Its one-time keys went with it (foreign key cascade).
+				t.db.otk.drop([]deviceRef{{userID, id}})
+			}
 			if _, err := t.exec(`DELETE FROM signatures WHERE target_user = ? AND target_key = ? AND target_kind = ?`, userID, id, int(store.KindDevice)); err != nil {
 				return err
 			}

@@ -41,10 +41,18 @@ type Dialect struct {
 	// already is), ` COLLATE "C"` on PostgreSQL (whose database collation
 	// may ignore punctuation such as ':' and ';').
 	BinaryCollate string
+	// OneProcess is true where one process owns the database and all its
+	// writes go through this package's one writer (SQLite): the writer may
+	// then keep an exact in-memory index of what it wrote (otkIndex).
+	OneProcess bool
+	// LastInsertID is true where the driver reports the rowid an INSERT
+	// created through sql.Result.LastInsertId (SQLite); elsewhere the
+	// INSERT says RETURNING.
+	LastInsertID bool
 }
 
 // SQLite is the dialect of modernc.org/sqlite.
-var SQLite = Dialect{Name: "sqlite", Blob: "BLOB", WithoutRowID: true}
+var SQLite = Dialect{Name: "sqlite", Blob: "BLOB", WithoutRowID: true, OneProcess: true, LastInsertID: true}
 
 // Postgres is the dialect of PostgreSQL (pgx stdlib driver).
 var Postgres = Dialect{Name: "postgres", NumberedPlaceholders: true, Blob: "BYTEA", BinaryCollate: ` COLLATE "C"`}
@@ -71,6 +79,10 @@ type DB struct {
 	quit    chan struct{}
 	stopped chan struct{}
 	closing sync.Once
+
+	// otk indexes unclaimed one-time key IDs where Dialect.OneProcess
+	// (nil elsewhere); see otk.go.
+	otk *otkIndex
 }
 
 // job is one write transaction waiting for the committer.
@@ -99,6 +111,9 @@ const maxCachedStmts = 512
 // may be the same pool.
 func New(ctx context.Context, writer, reader *sql.DB, d Dialect) (*DB, error) {
 	db := &DB{w: writer, r: reader, d: d, stmts: map[stmtKey]*sql.Stmt{}, wstmts: map[string]*sql.Stmt{}, wpending: map[string]bool{}}
+	if d.OneProcess {
+		db.otk = newOTKIndex()
+	}
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -213,6 +228,9 @@ type tx struct {
 	db  *DB
 	ctx context.Context
 	t   *sql.Tx
+	// otkTouched lists the devices whose one-time key index entries this
+	// transaction changed: they are dropped from the index if it fails.
+	otkTouched []deviceRef
 }
 
 // Statements inside a transaction run on the transaction's connection:
@@ -346,10 +364,13 @@ func (db *DB) runTx(ctx context.Context, fn func(t *tx) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", db.d.Name, err)
 	}
-	if err := fn(&tx{db: db, ctx: ctx, t: sqlTx}); err != nil {
+	t := &tx{db: db, ctx: ctx, t: sqlTx}
+	if err := fn(t); err != nil {
+		t.rollbackOTKIndex(0)
 		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
 	}
 	if err := sqlTx.Commit(); err != nil {
+		t.rollbackOTKIndex(0)
 		return fmt.Errorf("%s: commit: %w", db.d.Name, err)
 	}
 	return nil
@@ -395,7 +416,11 @@ func (db *DB) runBatch(batch []*job) {
 	// a cancelled job is skipped before it starts.
 	ctx := context.Background()
 	errs := make([]error, len(batch))
+	var t *tx
 	fail := func(err error) {
+		if t != nil {
+			t.rollbackOTKIndex(0)
+		}
 		for i, j := range batch {
 			if errs[i] == nil {
 				errs[i] = err
@@ -408,7 +433,7 @@ func (db *DB) runBatch(batch []*job) {
 		fail(fmt.Errorf("%s: begin: %w", db.d.Name, err))
 		return
 	}
-	t := &tx{db: db, ctx: ctx, t: sqlTx}
+	t = &tx{db: db, ctx: ctx, t: sqlTx}
 	for i, j := range batch {
 		if errs[i] = j.ctx.Err(); errs[i] != nil {
 			continue
@@ -418,7 +443,9 @@ func (db *DB) runBatch(batch []*job) {
 			fail(fmt.Errorf("%s: savepoint: %w", db.d.Name, err))
 			return
 		}
+		mark := len(t.otkTouched)
 		if errs[i] = j.fn(t); errs[i] != nil {
+			t.rollbackOTKIndex(mark)
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT vouch_job"); err != nil {
 				sqlTx.Rollback() //nolint:errcheck // reported through fail
 				fail(fmt.Errorf("%s: rollback to savepoint: %w", db.d.Name, err))

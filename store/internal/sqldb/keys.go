@@ -21,29 +21,9 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 				return err
 			}
 		}
-		added := map[string]int{}
-		for _, k := range u.OneTimeKeys {
-			res, err := t.exec(`INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (user_id, device_id, key_id) DO NOTHING`, u.UserID, u.DeviceID, k.Algorithm, k.KeyID, k.JSON)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				added[k.Algorithm]++
-				continue
-			}
-			// The key ID exists: accepted only as an identical re-upload.
-			row, err := t.queryRow(`SELECT key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?`, u.UserID, u.DeviceID, k.KeyID)
-			if err != nil {
-				return err
-			}
-			var old []byte
-			if err := row.Scan(&old); err != nil {
-				return err
-			}
-			if !bytes.Equal(old, k.JSON) {
-				return fmt.Errorf("one-time key %s: %w", k.KeyID, store.ErrOneTimeKeyExists)
-			}
+		added, err := t.putOTKs(u)
+		if err != nil {
+			return err
 		}
 		for _, k := range u.FallbackKeys {
 			// An identical re-upload keeps the used flag; a new key is unused.
@@ -54,13 +34,15 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 				return err
 			}
 		}
-		var err error
 		for _, alg := range sortedKeys(added) {
 			if _, err := t.exec(`INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n) VALUES (?, ?, ?, ?)
 				ON CONFLICT (user_id, device_id, algorithm) DO UPDATE SET n = one_time_key_counts.n + excluded.n`,
 				u.UserID, u.DeviceID, alg, added[alg]); err != nil {
 				return err
 			}
+		}
+		if counts, err = t.otkCounts(deviceRef{u.UserID, u.DeviceID}); counts != nil || err != nil {
+			return err
 		}
 		counts, err = countOTKs(t.query(`SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`, u.UserID, u.DeviceID))
 		return err
@@ -189,27 +171,14 @@ func (db *DB) ClaimKeys(ctx context.Context, req map[string]map[string]string) (
 }
 
 func (t *tx) claimOne(user, dev, alg string) (string, []byte, error) {
-	// Key IDs are "algorithm:id" (server/keys.go refuses others), so the
-	// keys of alg are the primary-key range [alg+":", alg+";"), ';' being
-	// ':'+1, compared bytewise. The algorithm column check keeps the
-	// answer exact for a requested algorithm that itself contains ':'.
-	row, err := t.queryRow(`SELECT key_id, key_json FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id`+t.db.d.BinaryCollate+` >= ? AND key_id`+t.db.d.BinaryCollate+` < ? AND algorithm = ? ORDER BY key_id LIMIT 1`, user, dev, alg+":", alg+";", alg)
-	if err != nil {
-		return "", nil, err
-	}
-	var keyID string
-	var js []byte
-	switch err := row.Scan(&keyID, &js); {
-	case err == nil:
-		if _, err := t.exec(`DELETE FROM one_time_keys WHERE user_id = ? AND device_id = ? AND key_id = ?`, user, dev, keyID); err != nil {
-			return "", nil, err
+	keyID, js, err := t.claimOTK(deviceRef{user, dev}, alg)
+	if err != nil || keyID != "" {
+		if err == nil {
+			_, err = t.exec(`UPDATE one_time_key_counts SET n = n - 1 WHERE user_id = ? AND device_id = ? AND algorithm = ?`, user, dev, alg)
 		}
-		_, err := t.exec(`UPDATE one_time_key_counts SET n = n - 1 WHERE user_id = ? AND device_id = ? AND algorithm = ?`, user, dev, alg)
 		return keyID, js, err
-	case !errors.Is(err, sql.ErrNoRows):
-		return "", nil, err
 	}
-	row, err = t.queryRow(`SELECT key_id, key_json FROM fallback_keys WHERE user_id = ? AND device_id = ? AND algorithm = ?`, user, dev, alg)
+	row, err := t.queryRow(`SELECT key_id, key_json FROM fallback_keys WHERE user_id = ? AND device_id = ? AND algorithm = ?`, user, dev, alg)
 	if err != nil {
 		return "", nil, err
 	}

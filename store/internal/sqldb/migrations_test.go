@@ -3,21 +3,26 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	_ "modernc.org/sqlite"
+
+	"vouch/store"
 )
 
 // TestMigrationUpgradeFromV3 builds a version-3 SQLite database holding
 // one-time keys and a to-device transaction ID, opens it with New (which
 // applies migrations 4 to the newest) and checks that the transaction ID
 // reads as created at 0 (so the first sweep removes it), that the keys
-// survived both rebuilds of one_time_keys (WITHOUT ROWID in 4, a rowid
-// table with a unique index in 7), that no leftover of either remains, that
-// a key ID is still unique per device, that claims find the keys by their
-// ID prefix and that the foreign key to devices still cascades.
+// survived the rebuilds of one_time_keys (WITHOUT ROWID in 4, a rowid table
+// in 7) and the move to one_time_key_batches (8) byte for byte, escapes in
+// key IDs and JSON included, that no leftover of the old tables remains,
+// that a key ID is still unique per device, that claims take the keys in
+// the old order (key ID) and that the foreign key to devices still
+// cascades.
 func TestMigrationUpgradeFromV3(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v3.db")
@@ -47,10 +52,10 @@ func TestMigrationUpgradeFromV3(t *testing.T) {
 		`INSERT INTO accounts VALUES ('@a:x', 'h', 0, 1)`,
 		`INSERT INTO devices VALUES ('@a:x', 'D1', '', 1)`,
 		`INSERT INTO devices VALUES ('@a:x', 'D2', '', 1)`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:B', x'7b7d')`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:A', x'2261220a')`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'curve25519', 'curve25519:C', x'2263')`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D2', 'curve25519', 'curve25519:D', x'2264')`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:B', CAST('{"key":"b"}' AS BLOB))`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:A', CAST('{"key":"a\u00e9","signatures":{}}' AS BLOB))`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'curve25519', 'curve25519:C"q', CAST('"c"' AS BLOB))`,
+		`INSERT INTO one_time_keys VALUES ('@a:x', 'D2', 'curve25519', 'curve25519:D', CAST('"d"' AS BLOB))`,
 		`INSERT INTO one_time_key_counts SELECT user_id, device_id, algorithm, COUNT(*) FROM one_time_keys GROUP BY user_id, device_id, algorithm`,
 		`INSERT INTO to_device_txns VALUES ('@a:x', 'D1', 'txn-before-5')`,
 	} {
@@ -65,48 +70,53 @@ func TestMigrationUpgradeFromV3(t *testing.T) {
 	}
 	defer db.Close()
 
-	var ddl string
-	if err := raw.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'one_time_keys'`).Scan(&ddl); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"seq INTEGER PRIMARY KEY", "REFERENCES devices"} {
-		if !strings.Contains(ddl, want) {
-			t.Errorf("one_time_keys DDL lacks %q:\n%s", want, ddl)
-		}
-	}
-	if strings.Contains(ddl, "WITHOUT ROWID") {
-		t.Errorf("one_time_keys is still clustered:\n%s", ddl)
-	}
+	// Migration 8: the keys are batches of one, the old tables are gone.
 	var n int
-	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name IN ('one_time_keys_alg', 'one_time_keys_new')`).Scan(&n); err != nil {
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name IN ('one_time_keys', 'one_time_keys_alg', 'one_time_keys_new', 'one_time_keys_id')`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
-		t.Errorf("%d leftovers of the rebuilds in sqlite_master", n)
+		t.Errorf("%d leftovers of the old one-time key tables in sqlite_master", n)
 	}
-	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_keys`).Scan(&n); err != nil {
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_key_batches WHERE n = 1 AND claimed = 0`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 4 {
-		t.Errorf("%d one-time keys after the upgrade, want 4", n)
+		t.Errorf("%d one-key batches after the upgrade, want 4", n)
 	}
-	if _, err := raw.ExecContext(ctx, `INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES ('@a:x', 'D1', 'curve25519', 'curve25519:C', x'00')`); err == nil {
-		t.Error("a second key with ID curve25519:C on D1 was accepted: the unique index is missing")
+	// Key IDs stay unique per device, the stored JSON compared byte for byte.
+	up := func(id, js string) error {
+		_, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D1",
+			OneTimeKeys: []store.OneTimeKey{{KeyID: id, Algorithm: "curve25519", JSON: []byte(js)}}})
+		return err
+	}
+	if err := up(`curve25519:C"q`, `"other"`); !errors.Is(err, store.ErrOneTimeKeyExists) {
+		t.Errorf("other content under a migrated key ID: %v, want ErrOneTimeKeyExists", err)
+	}
+	if err := up(`curve25519:C"q`, `"c"`); err != nil {
+		t.Errorf("identical re-upload of a migrated key: %v", err)
 	}
 
-	got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": "signed_curve25519"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if js, ok := got["@a:x"]["D1"]["signed_curve25519:A"]; !ok || string(js) != "\"a\"\n" {
-		t.Errorf("claim after upgrade = %q, want signed_curve25519:A", got)
+	// Claims take the keys in the old order (key ID), bytes unchanged.
+	for _, want := range []struct{ alg, id, js string }{
+		{"signed_curve25519", "signed_curve25519:A", `{"key":"a\u00e9","signatures":{}}`},
+		{"signed_curve25519", "signed_curve25519:B", `{"key":"b"}`},
+		{"curve25519", `curve25519:C"q`, `"c"`},
+	} {
+		got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": want.alg}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js, ok := got["@a:x"]["D1"][want.id]; !ok || string(js) != want.js {
+			t.Errorf("claim of %s after upgrade = %q, want %s = %s", want.alg, got, want.id, want.js)
+		}
 	}
 	counts, err := db.OneTimeKeyCounts(ctx, "@a:x", "D1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts["signed_curve25519"] != 1 || counts["curve25519"] != 1 || len(counts) != 2 {
-		t.Errorf("counts after upgrade and claim = %v", counts)
+	if len(counts) != 0 {
+		t.Errorf("counts after upgrade and claims = %v, want none", counts)
 	}
 
 	// Migration 5: a transaction ID stored before it reads created_ms 0 and
@@ -125,7 +135,7 @@ func TestMigrationUpgradeFromV3(t *testing.T) {
 	if _, err := raw.ExecContext(ctx, `DELETE FROM devices WHERE device_id = 'D2'`); err != nil {
 		t.Fatal(err)
 	}
-	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_keys WHERE device_id = 'D2'`).Scan(&n); err != nil {
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_key_batches WHERE device_id = 'D2'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {

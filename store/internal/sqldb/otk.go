@@ -1,0 +1,468 @@
+package sqldb
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"vouch/store"
+)
+
+// One-time keys are stored one row per upload and algorithm in
+// one_time_key_batches (migration 8): the keys of the row as one JSON
+// object from key ID to key, in key-ID order, with n the number of keys and
+// claimed how many of them, from the front, were handed out. A claim takes
+// the first unclaimed key of the device's oldest row for the algorithm and
+// deletes the row with its last key. Writing five keys as one row instead of
+// five is what makes an upload cheap on SQLite, where each row costs a
+// B-tree insert on the one writer (docs/storage.md, "One-time keys").
+//
+// A key ID must stay unique among a device's unclaimed keys (a re-upload
+// with other content is refused), and nothing in the table indexes key IDs.
+// Where one process owns the database ([Dialect.OneProcess], SQLite) the
+// writer keeps an in-memory index of the unclaimed key IDs of recently used
+// devices (otkIndex); elsewhere an upload reads the device's rows.
+
+// otkEntry is one key of a batch.
+type otkEntry struct {
+	id   string
+	json []byte
+}
+
+// encodeOTKBatch renders keys, sorted by key ID, as a JSON object.
+func encodeOTKBatch(keys []store.OneTimeKey) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if plainJSONString(k.KeyID) {
+			b.WriteByte('"')
+			b.WriteString(k.KeyID)
+			b.WriteByte('"')
+		} else {
+			id, err := json.Marshal(k.KeyID)
+			if err != nil {
+				return nil, err
+			}
+			b.Write(id)
+		}
+		b.WriteByte(':')
+		b.Write(k.JSON)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// plainJSONString reports whether s is printable ASCII without '"' and
+// '\\', so that it is a JSON string once quoted.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeOTKBatch returns a batch's keys in stored order, each value's bytes
+// exactly as stored.
+func decodeOTKBatch(blob []byte) ([]otkEntry, error) {
+	dec := json.NewDecoder(bytes.NewReader(blob))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("one-time key batch: not a JSON object")
+	}
+	var out []otkEntry
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("one-time key batch: %w", err)
+		}
+		id, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("one-time key batch: member name %v", tok)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("one-time key batch: %w", err)
+		}
+		out = append(out, otkEntry{id: id, json: raw})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, fmt.Errorf("one-time key batch: unterminated object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("one-time key batch: data after the object")
+	}
+	return out, nil
+}
+
+// deviceRef names one device.
+type deviceRef struct{ user, device string }
+
+// maxOTKIndexEntries bounds the in-memory key-ID index: past it, the index
+// is emptied and devices are read back from the database as they upload.
+// At about 30 bytes an entry this is some 60 MB.
+const maxOTKIndexEntries = 2 << 20
+
+// otkIndex maps, for the devices it holds, the hash of every unclaimed
+// one-time key ID to the seq of its batch. For a device it holds, the map
+// is exact: every unclaimed key has its entry. Two key IDs whose hashes
+// collide share an entry marked ambiguous (-1), which makes a check of
+// those IDs read all of the device's batches; an entry whose key was
+// claimed while the device was not held may linger, a false alarm that the
+// read of the batch row settles. It is used by the writer goroutine only
+// (the mutex covers Close and tests).
+//
+// Changes are made inside the write transaction; the transaction records
+// the devices it changed (tx.otkTouched), and when its savepoint or commit
+// fails those devices are dropped from the index, to be read back from the
+// database when next needed.
+type otkIndex struct {
+	mu      sync.Mutex
+	seed    maphash.Seed
+	devices map[deviceRef]*otkDevice
+	entries int
+	// limit is maxOTKIndexEntries (smaller in tests).
+	limit int
+}
+
+// otkDevice is what otkIndex holds for one device.
+type otkDevice struct {
+	// ids maps key-ID hashes to batch seqs.
+	ids map[uint64]int64
+	// counts are the unclaimed keys per algorithm, as in
+	// one_time_key_counts, so that an upload's answer needs no read.
+	counts map[string]int
+}
+
+func newOTKIndex() *otkIndex {
+	return &otkIndex{seed: maphash.MakeSeed(), devices: map[deviceRef]*otkDevice{}, limit: maxOTKIndexEntries}
+}
+
+func (x *otkIndex) hash(keyID string) uint64 { return maphash.String(x.seed, keyID) }
+
+// ambiguous marks an index entry shared by colliding key IDs.
+const ambiguous = -1
+
+// add records keyID of algorithm alg in batch seq for a device.
+func (x *otkIndex) add(d *otkDevice, alg, keyID string, seq int64) {
+	h := x.hash(keyID)
+	switch old, ok := d.ids[h]; {
+	case !ok:
+		d.ids[h] = seq
+		x.entries++
+	case old != seq:
+		d.ids[h] = ambiguous
+	}
+	d.counts[alg]++
+}
+
+// drop forgets the given devices.
+func (x *otkIndex) drop(devs []deviceRef) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, d := range devs {
+		if od, ok := x.devices[d]; ok {
+			x.entries -= len(od.ids)
+			delete(x.devices, d)
+		}
+	}
+}
+
+// touch records that the transaction changed or loaded dev in the index.
+// It appends even when dev is listed already, so that each savepoint's part
+// of the list (from its mark on) names every device that savepoint changed.
+func (t *tx) touch(dev deviceRef) {
+	t.otkTouched = append(t.otkTouched, dev)
+}
+
+// rollbackOTKIndex drops the devices touched since mark from the index.
+func (t *tx) rollbackOTKIndex(mark int) {
+	if t.db.otk != nil && len(t.otkTouched) > mark {
+		t.db.otk.drop(t.otkTouched[mark:])
+	}
+	t.otkTouched = t.otkTouched[:mark]
+}
+
+// otkCounts returns dev's unclaimed one-time key counts from the index, or
+// nil where there is no index.
+func (t *tx) otkCounts(dev deviceRef) (map[string]int, error) {
+	if t.db.otk == nil {
+		return nil, nil
+	}
+	d, err := t.otkDeviceIndex(dev)
+	if err != nil {
+		return nil, err
+	}
+	t.db.otk.mu.Lock()
+	defer t.db.otk.mu.Unlock()
+	out := make(map[string]int, len(d.counts))
+	for alg, n := range d.counts {
+		if n > 0 {
+			out[alg] = n
+		}
+	}
+	return out, nil
+}
+
+// otkDeviceIndex returns what the index holds for dev, reading the
+// device's batches when it holds nothing.
+func (t *tx) otkDeviceIndex(dev deviceRef) (*otkDevice, error) {
+	x := t.db.otk
+	x.mu.Lock()
+	d, ok := x.devices[dev]
+	x.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	type batch struct {
+		seq  int64
+		alg  string
+		keys []otkEntry
+	}
+	var batches []batch
+	err := t.eachOTKBatch(dev, func(seq int64, alg string, keys []otkEntry) {
+		batches = append(batches, batch{seq, alg, keys})
+	})
+	if err != nil {
+		return nil, err
+	}
+	d = &otkDevice{ids: map[uint64]int64{}, counts: map[string]int{}}
+	x.mu.Lock()
+	if x.entries > x.limit {
+		x.devices = map[deviceRef]*otkDevice{}
+		x.entries = 0
+	}
+	for _, b := range batches {
+		for _, k := range b.keys {
+			x.add(d, b.alg, k.id, b.seq)
+		}
+	}
+	x.devices[dev] = d
+	x.mu.Unlock()
+	t.touch(dev)
+	return d, nil
+}
+
+// eachOTKBatch calls fn with the unclaimed keys of each of dev's batches.
+func (t *tx) eachOTKBatch(dev deviceRef, fn func(seq int64, alg string, keys []otkEntry)) error {
+	rows, err := t.query(`SELECT seq, algorithm, claimed, keys FROM one_time_key_batches WHERE user_id = ? AND device_id = ?`, dev.user, dev.device)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var alg string
+		var claimed int
+		var blob []byte
+		if err := rows.Scan(&seq, &alg, &claimed, &blob); err != nil {
+			return err
+		}
+		keys, err := decodeOTKBatch(blob)
+		if err != nil {
+			return fmt.Errorf("batch %d: %w", seq, err)
+		}
+		fn(seq, alg, keys[min(claimed, len(keys)):])
+	}
+	return rows.Err()
+}
+
+// existingOTKs returns, among ids, the key IDs dev has unclaimed keys for,
+// with their stored JSON.
+func (t *tx) existingOTKs(dev deviceRef, ids []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if t.db.otk != nil {
+		d, err := t.otkDeviceIndex(dev)
+		if err != nil {
+			return nil, err
+		}
+		if done, err := t.existingIndexedOTKs(dev, d.ids, ids, out); done || err != nil {
+			return out, err
+		}
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	err := t.eachOTKBatch(dev, func(_ int64, _ string, keys []otkEntry) {
+		for _, k := range keys {
+			if want[k.id] {
+				out[k.id] = k.json
+			}
+		}
+	})
+	return out, err
+}
+
+// existingIndexedOTKs is existingOTKs through the device's index map m: it
+// reads only the batches m names, and reports done=false, having found
+// nothing, when an ID's entry is ambiguous.
+func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string, out map[string][]byte) (bool, error) {
+	var seqs []int64
+	for _, id := range ids {
+		seq, ok := m[t.db.otk.hash(id)]
+		if seq == ambiguous {
+			return false, nil
+		}
+		if ok && !slices.Contains(seqs, seq) {
+			seqs = append(seqs, seq)
+		}
+	}
+	for _, seq := range seqs {
+		row, err := t.queryRow(`SELECT claimed, keys FROM one_time_key_batches WHERE seq = ? AND user_id = ? AND device_id = ?`, seq, dev.user, dev.device)
+		if err != nil {
+			return false, err
+		}
+		var claimed int
+		var blob []byte
+		switch err := row.Scan(&claimed, &blob); {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return false, err
+		}
+		keys, err := decodeOTKBatch(blob)
+		if err != nil {
+			return false, fmt.Errorf("batch %d: %w", seq, err)
+		}
+		for _, k := range keys[min(claimed, len(keys)):] {
+			if slices.Contains(ids, k.id) {
+				out[k.id] = k.json
+			}
+		}
+	}
+	return true, nil
+}
+
+// putOTKs stores u's one-time keys that are not stored yet, one batch per
+// algorithm, and returns how many were added per algorithm. A key ID that
+// is stored with other content fails with store.ErrOneTimeKeyExists.
+func (t *tx) putOTKs(u store.KeysUpload) (map[string]int, error) {
+	added := map[string]int{}
+	if len(u.OneTimeKeys) == 0 {
+		return added, nil
+	}
+	dev := deviceRef{u.UserID, u.DeviceID}
+	ids := make([]string, len(u.OneTimeKeys))
+	for i, k := range u.OneTimeKeys {
+		ids[i] = k.KeyID
+	}
+	existing, err := t.existingOTKs(dev, ids)
+	if err != nil {
+		return nil, err
+	}
+	byAlg := map[string][]store.OneTimeKey{}
+	for _, k := range u.OneTimeKeys {
+		if old, ok := existing[k.KeyID]; ok {
+			// Accepted only as an identical re-upload.
+			if !bytes.Equal(old, k.JSON) {
+				return nil, fmt.Errorf("one-time key %s: %w", k.KeyID, store.ErrOneTimeKeyExists)
+			}
+			continue
+		}
+		existing[k.KeyID] = k.JSON
+		byAlg[k.Algorithm] = append(byAlg[k.Algorithm], k)
+	}
+	for _, alg := range sortedKeys(byAlg) {
+		keys := byAlg[alg]
+		slices.SortFunc(keys, func(a, b store.OneTimeKey) int { return strings.Compare(a.KeyID, b.KeyID) })
+		blob, err := encodeOTKBatch(keys)
+		if err != nil {
+			return nil, err
+		}
+		seq, err := t.insertOTKBatch(u.UserID, u.DeviceID, alg, len(keys), blob)
+		if err != nil {
+			return nil, err
+		}
+		if x := t.db.otk; x != nil {
+			d, err := t.otkDeviceIndex(dev)
+			if err != nil {
+				return nil, err
+			}
+			t.touch(dev)
+			x.mu.Lock()
+			for _, k := range keys {
+				x.add(d, alg, k.KeyID, seq)
+			}
+			x.mu.Unlock()
+		}
+		added[alg] = len(keys)
+	}
+	return added, nil
+}
+
+// insertOTKBatch stores one batch and returns its seq.
+func (t *tx) insertOTKBatch(user, dev, alg string, n int, blob []byte) (int64, error) {
+	const insert = `INSERT INTO one_time_key_batches (user_id, device_id, algorithm, n, claimed, keys) VALUES (?, ?, ?, ?, 0, ?)`
+	if t.db.d.LastInsertID {
+		res, err := t.exec(insert, user, dev, alg, n, blob)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	row, err := t.queryRow(insert+` RETURNING seq`, user, dev, alg, n, blob)
+	if err != nil {
+		return 0, err
+	}
+	var seq int64
+	err = row.Scan(&seq)
+	return seq, err
+}
+
+// claimOTK takes the first unclaimed key of dev's oldest batch for alg, or
+// returns "" when there is none.
+func (t *tx) claimOTK(dev deviceRef, alg string) (string, []byte, error) {
+	row, err := t.queryRow(`SELECT seq, n, claimed, keys FROM one_time_key_batches WHERE user_id = ? AND device_id = ? AND algorithm = ? ORDER BY seq LIMIT 1`, dev.user, dev.device, alg)
+	if err != nil {
+		return "", nil, err
+	}
+	var seq int64
+	var n, claimed int
+	var blob []byte
+	switch err := row.Scan(&seq, &n, &claimed, &blob); {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil, nil
+	case err != nil:
+		return "", nil, err
+	}
+	keys, err := decodeOTKBatch(blob)
+	if err != nil {
+		return "", nil, fmt.Errorf("batch %d: %w", seq, err)
+	}
+	if claimed >= len(keys) || n != len(keys) {
+		return "", nil, fmt.Errorf("one-time key batch %d: %d keys, n=%d, claimed=%d", seq, len(keys), n, claimed)
+	}
+	k := keys[claimed]
+	if claimed+1 == n {
+		_, err = t.exec(`DELETE FROM one_time_key_batches WHERE seq = ?`, seq)
+	} else {
+		_, err = t.exec(`UPDATE one_time_key_batches SET claimed = claimed + 1 WHERE seq = ?`, seq)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if x := t.db.otk; x != nil {
+		x.mu.Lock()
+		if d, ok := x.devices[dev]; ok {
+			if s, ok := d.ids[x.hash(k.id)]; ok && s == seq {
+				delete(d.ids, x.hash(k.id))
+				x.entries--
+			}
+			d.counts[alg]--
+		}
+		x.mu.Unlock()
+		t.touch(dev)
+	}
+	return k.id, k.json, nil
+}
