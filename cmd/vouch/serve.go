@@ -278,6 +278,17 @@ func openStore(ctx context.Context, cfg serveConfig) (store.Store, error) {
 	return postgres.Open(ctx, cfg.DatabaseURL)
 }
 
+// openAccountStore opens the store for a process that only adds accounts
+// beside a server that may be running: on SQLite without the read cache and
+// without taking the data directory's lock, which the server holds (it
+// neither caches nor indexes accounts); on PostgreSQL as openStore.
+func openAccountStore(ctx context.Context, cfg serveConfig) (store.Store, error) {
+	if cfg.DatabaseURL == "" {
+		return sqlite.OpenUncached(ctx, cfg.DataDir)
+	}
+	return postgres.Open(ctx, cfg.DatabaseURL)
+}
+
 // openServeStore opens the store (openStore) and, for PostgreSQL, the
 // LISTEN/NOTIFY notifier that lets several processes wake each other's
 // /sync long-polls. The returned function closes what was opened.

@@ -64,7 +64,7 @@ the database: PostgreSQL when a database URL is set, else SQLite.`,
 			if password == "" {
 				return failf("a password is required (--password or VOUCH_PASSWORD)")
 			}
-			st, err := openStore(cmd.Context(), cfg)
+			st, err := openAccountStore(cmd.Context(), cfg)
 			if err != nil {
 				return failf("%v", err)
 			}

@@ -8,9 +8,13 @@
 // avoids busy retries); reads use a separate pool and run in parallel.
 //
 // Open puts the in-memory read cache of store/cache in front of the
-// database, which is correct because one server process owns the file.
-// Other processes may still add accounts (vouch user add): accounts are not
-// cached. It is not meant for several server processes sharing one file.
+// database, and the writer keeps an in-memory index of one-time key IDs
+// (store/internal/sqldb); both are correct because one process owns the
+// file, which Open makes sure of with an exclusive lock on LockFileName in
+// the data directory: a second Open of the same directory, in this process
+// or another, fails with ErrInUse until the first store is closed. Another
+// process may still add accounts through OpenUncached (vouch user add):
+// accounts are neither cached nor indexed.
 package sqlite
 
 import (
@@ -32,20 +36,47 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "vouch.db"
 
+// LockFileName is the file in the data directory that Open locks.
+const LockFileName = "vouch.lock"
+
+// ErrInUse reports a data directory that another open store owns.
+var ErrInUse = errors.New("data directory is in use by another vouch process")
+
 // readers is the size of the read connection pool.
 const readers = 4
 
 // Open creates dataDir (mode 0700) and the database file (mode 0600) when
-// missing, applies migrations and returns the store behind the read cache.
+// missing, locks the directory, applies migrations and returns the store
+// behind the read cache. Close releases the lock.
 func Open(ctx context.Context, dataDir string) (store.Store, error) {
-	s, err := OpenUncached(ctx, dataDir)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: data dir: %w", err)
+	}
+	lock, err := lockDataDir(filepath.Join(dataDir, LockFileName))
 	if err != nil {
 		return nil, err
 	}
-	return cache.New(s), nil
+	s, err := OpenUncached(ctx, dataDir)
+	if err != nil {
+		return nil, errors.Join(err, lock.Close())
+	}
+	return cache.New(&owned{Store: s, lock: lock}), nil
 }
 
-// OpenUncached is Open without the read cache: every call reaches SQLite.
+// owned is a store that holds its data directory's lock until Close.
+type owned struct {
+	store.Store
+	lock *os.File
+}
+
+// Close closes the store, then releases the lock.
+func (o *owned) Close() error {
+	return errors.Join(o.Store.Close(), o.lock.Close())
+}
+
+// OpenUncached is Open without the read cache and without the lock: every
+// call reaches SQLite. Beside a running server it is only for writes the
+// server neither caches nor indexes (accounts).
 func OpenUncached(ctx context.Context, dataDir string) (store.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: data dir: %w", err)

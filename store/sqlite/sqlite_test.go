@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,4 +113,44 @@ func BenchmarkUploadKeys(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchmarkUploadKeys(b, s)
+}
+
+// TestOpenLocksDataDir checks that a second Open of a data directory fails
+// with ErrInUse while the first store is open, that OpenUncached (vouch user
+// add beside a running server) still works, and that Close releases the
+// lock.
+func TestOpenLocksDataDir(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.Open(ctx, dir); !errors.Is(err, sqlite.ErrInUse) {
+		t.Fatalf("second Open: %v, want ErrInUse", err)
+	}
+	side, err := sqlite.OpenUncached(ctx, dir)
+	if err != nil {
+		t.Fatalf("OpenUncached beside the owner: %v", err)
+	}
+	if err := side.CreateAccount(ctx, store.Account{UserID: "@side:x", PasswordHash: "h", CreatedMs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := side.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	defer again.Close()
+	if _, err := again.GetAccount(ctx, "@side:x"); err != nil {
+		t.Errorf("account added beside the owner: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, sqlite.LockFileName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("lock file: %v, %v", fi, err)
+	}
 }
