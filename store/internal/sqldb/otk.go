@@ -110,7 +110,7 @@ type deviceRef struct{ user, device string }
 
 // maxOTKIndexEntries bounds the in-memory key-ID index: past it, the index
 // is emptied and devices are read back from the database as they upload.
-// At about 30 bytes an entry this is some 60 MB.
+// At 30–40 bytes an entry this is some 60–80 MB.
 const maxOTKIndexEntries = 2 << 20
 
 // otkIndex maps, for the devices it holds, the hash of every unclaimed
@@ -344,8 +344,8 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 	return true, nil
 }
 
-// putOTKs stores u's one-time keys that are not stored yet, one batch per
-// algorithm, and returns how many were added per algorithm. A key ID that
+// putOTKs stores u's one-time keys that are not stored yet, in batches of
+// one algorithm (see maxOTKBatch), and returns how many were added per algorithm. A key ID that
 // is stored with other content fails with store.ErrOneTimeKeyExists.
 func (t *tx) putOTKs(u store.KeysUpload) (map[string]int, error) {
 	added := map[string]int{}
@@ -374,44 +374,63 @@ func (t *tx) putOTKs(u store.KeysUpload) (map[string]int, error) {
 		byAlg[k.Algorithm] = append(byAlg[k.Algorithm], k)
 	}
 	for _, alg := range sortedKeys(byAlg) {
-		keys := byAlg[alg]
-		slices.SortFunc(keys, func(a, b store.OneTimeKey) int { return strings.Compare(a.KeyID, b.KeyID) })
-		blob, err := encodeOTKBatch(keys)
-		if err != nil {
-			return nil, err
-		}
-		seq, err := t.insertOTKBatch(u.UserID, u.DeviceID, alg, len(keys), blob)
-		if err != nil {
-			return nil, err
-		}
-		if x := t.db.otk; x != nil {
-			d, err := t.otkDeviceIndex(dev)
-			if err != nil {
+		all := byAlg[alg]
+		slices.SortFunc(all, func(a, b store.OneTimeKey) int { return strings.Compare(a.KeyID, b.KeyID) })
+		for keys := range slices.Chunk(all, maxOTKBatch) {
+			if err := t.insertOTKBatch(dev, alg, keys); err != nil {
 				return nil, err
 			}
-			t.touch(dev)
-			x.mu.Lock()
-			for _, k := range keys {
-				x.add(d, alg, k.KeyID, seq)
-			}
-			x.mu.Unlock()
 		}
-		added[alg] = len(keys)
+		added[alg] = len(all)
 	}
 	return added, nil
 }
 
-// insertOTKBatch stores one batch and returns its seq.
-func (t *tx) insertOTKBatch(user, dev, alg string, n int, blob []byte) (int64, error) {
+// maxOTKBatch is the most keys one batch row holds: a claim decodes and
+// rewrites its batch, so an upload of many keys (a new device's first, up to
+// max_one_time_keys_per_upload) is stored as several rows of at most this
+// many keys (about 2 KB), in key-ID order.
+const maxOTKBatch = 8
+
+// insertOTKBatch stores keys (one algorithm, sorted by key ID) as one batch
+// and records them in the index.
+func (t *tx) insertOTKBatch(dev deviceRef, alg string, keys []store.OneTimeKey) error {
+	blob, err := encodeOTKBatch(keys)
+	if err != nil {
+		return err
+	}
+	seq, err := t.insertOTKRow(dev, alg, len(keys), blob)
+	if err != nil {
+		return err
+	}
+	x := t.db.otk
+	if x == nil {
+		return nil
+	}
+	d, err := t.otkDeviceIndex(dev)
+	if err != nil {
+		return err
+	}
+	t.touch(dev)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, k := range keys {
+		x.add(d, alg, k.KeyID, seq)
+	}
+	return nil
+}
+
+// insertOTKRow inserts one batch row and returns its seq.
+func (t *tx) insertOTKRow(dev deviceRef, alg string, n int, blob []byte) (int64, error) {
 	const insert = `INSERT INTO one_time_key_batches (user_id, device_id, algorithm, n, claimed, keys) VALUES (?, ?, ?, ?, 0, ?)`
 	if t.db.d.LastInsertID {
-		res, err := t.exec(insert, user, dev, alg, n, blob)
+		res, err := t.exec(insert, dev.user, dev.device, alg, n, blob)
 		if err != nil {
 			return 0, err
 		}
 		return res.LastInsertId()
 	}
-	row, err := t.queryRow(insert+` RETURNING seq`, user, dev, alg, n, blob)
+	row, err := t.queryRow(insert+` RETURNING seq`, dev.user, dev.device, alg, n, blob)
 	if err != nil {
 		return 0, err
 	}

@@ -99,7 +99,8 @@ func (m *otkModel) counts() map[string]int {
 var errInjected = errors.New("injected failure")
 
 // TestOneTimeKeysAgainstModel drives random uploads (new keys, identical
-// re-uploads, reused IDs with other content, several algorithms), claims,
+// re-uploads, reused IDs with other content, several algorithms, uploads
+// larger than one batch row), claims,
 // jobs that fail after writing keys or claiming one, and device deletions,
 // on three devices at once (so that group commits mix them and roll single
 // jobs back to their savepoints), and checks every answer, the stored
@@ -178,6 +179,14 @@ func driveOTKDevice(ctx context.Context, db *DB, dev string, m *otkModel, r *ran
 		switch op := r.IntN(20); {
 		case op < 9:
 			keys := randomKeys()
+			if r.IntN(6) == 0 {
+				// A large upload of new keys, stored as several batches.
+				keys = make([]store.OneTimeKey, 9+r.IntN(20))
+				for i := range keys {
+					keys[i] = store.OneTimeKey{KeyID: fmt.Sprintf("signed_curve25519:s%dx%d", step, i), Algorithm: "signed_curve25519",
+						JSON: fmt.Appendf(nil, `{"key":"%s-s%dx%d"}`, dev, step, i)}
+				}
+			}
 			want := m.upload(keys)
 			counts, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: dev, OneTimeKeys: keys})
 			if !errors.Is(err, want) || (want == nil && err != nil) {
@@ -361,6 +370,45 @@ func TestOneTimeKeyBatchEncoding(t *testing.T) {
 	for _, bad := range []string{``, `[]`, `{"a":}`, `{"a":1`, `"x"`, `{"a":1}{}`, `{1:2}`} {
 		if _, err := decodeOTKBatch([]byte(bad)); err == nil {
 			t.Errorf("decodeOTKBatch(%q) accepted", bad)
+		}
+	}
+}
+
+// TestLargeUploadIsSeveralBatches checks that an upload of more keys than a
+// batch row holds is stored as rows of at most maxOTKBatch keys, claimed in
+// key-ID order across them.
+func TestLargeUploadIsSeveralBatches(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLiteForTest(t)
+	if err := db.CreateAccount(ctx, store.Account{UserID: "@a:x", PasswordHash: "h", CreatedMs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LoginDevice(ctx, store.Device{UserID: "@a:x", DeviceID: "D"}, []byte("tok")); err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]store.OneTimeKey, 3*maxOTKBatch+1)
+	for i := range keys {
+		keys[i] = store.OneTimeKey{KeyID: fmt.Sprintf("c:%03d", len(keys)-1-i), Algorithm: "c", JSON: fmt.Appendf(nil, `"%d"`, len(keys)-1-i)}
+	}
+	counts, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D", OneTimeKeys: keys})
+	if err != nil || counts["c"] != len(keys) {
+		t.Fatalf("upload: %v, %v", counts, err)
+	}
+	var rows, most int
+	if err := db.w.QueryRowContext(ctx, `SELECT COUNT(*), MAX(n) FROM one_time_key_batches`).Scan(&rows, &most); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 4 || most != maxOTKBatch {
+		t.Errorf("%d keys stored as %d rows of at most %d, want 4 of at most %d", len(keys), rows, most, maxOTKBatch)
+	}
+	for i := range keys {
+		got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D": "c"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("c:%03d", i)
+		if js, ok := got["@a:x"]["D"][want]; !ok || string(js) != fmt.Sprintf(`"%d"`, i) {
+			t.Fatalf("claim %d = %q, want %s", i, got, want)
 		}
 	}
 }
