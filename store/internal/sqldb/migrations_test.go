@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"vouch/internal/pgtest"
 	"vouch/store"
 )
 
@@ -52,10 +55,10 @@ func TestMigrationUpgradeFromV3(t *testing.T) {
 		`INSERT INTO accounts VALUES ('@a:x', 'h', 0, 1)`,
 		`INSERT INTO devices VALUES ('@a:x', 'D1', '', 1)`,
 		`INSERT INTO devices VALUES ('@a:x', 'D2', '', 1)`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:B', CAST('{"key":"b"}' AS BLOB))`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'signed_curve25519', 'signed_curve25519:A', CAST('{"key":"a\u00e9","signatures":{}}' AS BLOB))`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D1', 'curve25519', 'curve25519:C"q', CAST('"c"' AS BLOB))`,
-		`INSERT INTO one_time_keys VALUES ('@a:x', 'D2', 'curve25519', 'curve25519:D', CAST('"d"' AS BLOB))`,
+		otkRow(SQLite, "@a:x", "D1", "signed_curve25519:B", `{"key":"b"}`),
+		otkRow(SQLite, "@a:x", "D1", "signed_curve25519:A", `{"key":"a\u00e9","signatures":{}}`),
+		otkRow(SQLite, "@a:x", "D1", `curve25519:C"q`, `"c"`),
+		otkRow(SQLite, "@a:x", "D2", "curve25519:D", `"d"`),
 		`INSERT INTO one_time_key_counts SELECT user_id, device_id, algorithm, COUNT(*) FROM one_time_keys GROUP BY user_id, device_id, algorithm`,
 		`INSERT INTO to_device_txns VALUES ('@a:x', 'D1', 'txn-before-5')`,
 	} {
@@ -78,46 +81,7 @@ func TestMigrationUpgradeFromV3(t *testing.T) {
 	if n != 0 {
 		t.Errorf("%d leftovers of the old one-time key tables in sqlite_master", n)
 	}
-	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_key_batches WHERE n = 1 AND claimed = 0`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 4 {
-		t.Errorf("%d one-key batches after the upgrade, want 4", n)
-	}
-	// Key IDs stay unique per device, the stored JSON compared byte for byte.
-	up := func(id, js string) error {
-		_, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D1",
-			OneTimeKeys: []store.OneTimeKey{{KeyID: id, Algorithm: "curve25519", JSON: []byte(js)}}})
-		return err
-	}
-	if err := up(`curve25519:C"q`, `"other"`); !errors.Is(err, store.ErrOneTimeKeyExists) {
-		t.Errorf("other content under a migrated key ID: %v, want ErrOneTimeKeyExists", err)
-	}
-	if err := up(`curve25519:C"q`, `"c"`); err != nil {
-		t.Errorf("identical re-upload of a migrated key: %v", err)
-	}
-
-	// Claims take the keys in the old order (key ID), bytes unchanged.
-	for _, want := range []struct{ alg, id, js string }{
-		{"signed_curve25519", "signed_curve25519:A", `{"key":"a\u00e9","signatures":{}}`},
-		{"signed_curve25519", "signed_curve25519:B", `{"key":"b"}`},
-		{"curve25519", `curve25519:C"q`, `"c"`},
-	} {
-		got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": want.alg}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if js, ok := got["@a:x"]["D1"][want.id]; !ok || string(js) != want.js {
-			t.Errorf("claim of %s after upgrade = %q, want %s = %s", want.alg, got, want.id, want.js)
-		}
-	}
-	counts, err := db.OneTimeKeyCounts(ctx, "@a:x", "D1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(counts) != 0 {
-		t.Errorf("counts after upgrade and claims = %v, want none", counts)
-	}
+	checkMigratedOTKs(t, db, raw)
 
 	// Migration 5: a transaction ID stored before it reads created_ms 0 and
 	// goes at the first sweep.
@@ -141,4 +105,120 @@ func TestMigrationUpgradeFromV3(t *testing.T) {
 	if n != 0 {
 		t.Errorf("deleting device D2 left %d one-time keys: the foreign key was lost", n)
 	}
+}
+
+// otkRow is an INSERT of a one-time key into the pre-8 one_time_keys
+// table of dialect d (the key JSON as a byte string).
+func otkRow(d Dialect, user, dev, keyID, js string) string {
+	alg, _, _ := strings.Cut(keyID, ":")
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	bytes := fmt.Sprintf(`x'%x'`, js)
+	if d.Name == Postgres.Name {
+		bytes = fmt.Sprintf(`decode('%x', 'hex')`, js)
+	}
+	return fmt.Sprintf(`INSERT INTO one_time_keys (user_id, device_id, algorithm, key_id, key_json) VALUES (%s, %s, %s, %s, %s)`,
+		q(user), q(dev), q(alg), q(keyID), bytes)
+}
+
+// checkMigratedOTKs checks the one-time keys of otkRow's fixture after
+// migration 8: four one-key batches, key IDs still unique per device (the
+// JSON compared byte for byte), claims in the old order (key ID) with the
+// bytes unchanged.
+func checkMigratedOTKs(t *testing.T, db *DB, raw *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	var n int
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_key_batches WHERE n = 1 AND claimed = 0`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("%d one-key batches after the upgrade, want 4", n)
+	}
+	up := func(id, js string) error {
+		_, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D1",
+			OneTimeKeys: []store.OneTimeKey{{KeyID: id, Algorithm: "curve25519", JSON: []byte(js)}}})
+		return err
+	}
+	if err := up(`curve25519:C"q`, `"other"`); !errors.Is(err, store.ErrOneTimeKeyExists) {
+		t.Errorf("other content under a migrated key ID: %v, want ErrOneTimeKeyExists", err)
+	}
+	if err := up(`curve25519:C"q`, `"c"`); err != nil {
+		t.Errorf("identical re-upload of a migrated key: %v", err)
+	}
+	for _, want := range []struct{ alg, id, js string }{
+		{"signed_curve25519", "signed_curve25519:A", `{"key":"a\u00e9","signatures":{}}`},
+		{"signed_curve25519", "signed_curve25519:B", `{"key":"b"}`},
+		{"curve25519", `curve25519:C"q`, `"c"`},
+	} {
+		got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": want.alg}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js, ok := got["@a:x"]["D1"][want.id]; !ok || string(js) != want.js {
+			t.Errorf("claim of %s after upgrade = %q, want %s = %s", want.alg, got, want.id, want.js)
+		}
+	}
+	counts, err := db.OneTimeKeyCounts(ctx, "@a:x", "D1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != 0 {
+		t.Errorf("counts after upgrade and claims = %v, want none", counts)
+	}
+}
+
+// TestMigration8Postgres upgrades a version-7 PostgreSQL database holding
+// one-time keys (the same fixture as TestMigrationUpgradeFromV3) and checks
+// them as checkMigratedOTKs does, and that the old table is gone.
+func TestMigration8Postgres(t *testing.T) {
+	ctx := context.Background()
+	raw, err := sql.Open("pgx", pgtest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 7; v++ {
+		for _, s := range strings.Split(strings.ReplaceAll(migrations[v-1], "{{BLOB}}", Postgres.Blob), ";") {
+			s, run := forDialect(strings.TrimSpace(s), Postgres)
+			if !run || strings.TrimSpace(s) == "" {
+				continue
+			}
+			if _, err := raw.ExecContext(ctx, s); err != nil {
+				t.Fatalf("migration %d: %v", v, err)
+			}
+		}
+		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []string{
+		`INSERT INTO accounts (user_id, password_hash, admin, created_ms) VALUES ('@a:x', 'h', 0, 1)`,
+		`INSERT INTO devices (user_id, device_id, display_name, created_ms) VALUES ('@a:x', 'D1', '', 1)`,
+		`INSERT INTO devices (user_id, device_id, display_name, created_ms) VALUES ('@a:x', 'D2', '', 1)`,
+		otkRow(Postgres, "@a:x", "D1", "signed_curve25519:B", `{"key":"b"}`),
+		otkRow(Postgres, "@a:x", "D1", "signed_curve25519:A", `{"key":"a\u00e9","signatures":{}}`),
+		otkRow(Postgres, "@a:x", "D1", `curve25519:C"q`, `"c"`),
+		otkRow(Postgres, "@a:x", "D2", "curve25519:D", `"d"`),
+		`INSERT INTO one_time_key_counts SELECT user_id, device_id, algorithm, COUNT(*) FROM one_time_keys GROUP BY user_id, device_id, algorithm`,
+	} {
+		if _, err := raw.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	db, err := New(ctx, raw, raw, Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'one_time_keys'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Error("one_time_keys is still there after migration 8")
+	}
+	checkMigratedOTKs(t, db, raw)
 }
