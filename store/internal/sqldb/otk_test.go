@@ -118,18 +118,10 @@ func TestOneTimeKeysAgainstModel(t *testing.T) {
 			case "no index":
 				db.otk = nil
 			}
-			must := func(err error) {
-				t.Helper()
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			must(db.CreateAccount(ctx, store.Account{UserID: "@a:x", PasswordHash: "h", CreatedMs: 1}))
 			devices := []string{"D0", "D1", "D2"}
+			addDevices(t, db, devices...)
 			models := make([]*otkModel, len(devices))
-			for i, d := range devices {
-				_, err := db.LoginDevice(ctx, store.Device{UserID: "@a:x", DeviceID: d}, []byte("tok"+d))
-				must(err)
+			for i := range devices {
 				models[i] = newOTKModel()
 			}
 			var wg sync.WaitGroup
@@ -303,12 +295,7 @@ func checkOTKState(t *testing.T, db *DB, dev string, m *otkModel) {
 func TestOneTimeKeyIndexAmbiguousEntry(t *testing.T) {
 	ctx := context.Background()
 	db := openSQLiteForTest(t)
-	if err := db.CreateAccount(ctx, store.Account{UserID: "@a:x", PasswordHash: "h", CreatedMs: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.LoginDevice(ctx, store.Device{UserID: "@a:x", DeviceID: "D"}, []byte("tok")); err != nil {
-		t.Fatal(err)
-	}
+	addDevices(t, db, "D")
 	k := store.OneTimeKey{KeyID: "signed_curve25519:A", Algorithm: "signed_curve25519", JSON: []byte(`{"key":"a"}`)}
 	up := func(k store.OneTimeKey) (map[string]int, error) {
 		return db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D", OneTimeKeys: []store.OneTimeKey{k}})
@@ -380,12 +367,7 @@ func TestOneTimeKeyBatchEncoding(t *testing.T) {
 func TestLargeUploadIsSeveralBatches(t *testing.T) {
 	ctx := context.Background()
 	db := openSQLiteForTest(t)
-	if err := db.CreateAccount(ctx, store.Account{UserID: "@a:x", PasswordHash: "h", CreatedMs: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.LoginDevice(ctx, store.Device{UserID: "@a:x", DeviceID: "D"}, []byte("tok")); err != nil {
-		t.Fatal(err)
-	}
+	addDevices(t, db, "D")
 	keys := make([]store.OneTimeKey, 3*maxOTKBatch+1)
 	for i := range keys {
 		keys[i] = store.OneTimeKey{KeyID: fmt.Sprintf("c:%03d", len(keys)-1-i), Algorithm: "c", JSON: fmt.Appendf(nil, `"%d"`, len(keys)-1-i)}
@@ -409,6 +391,20 @@ func TestLargeUploadIsSeveralBatches(t *testing.T) {
 		want := fmt.Sprintf("c:%03d", i)
 		if js, ok := got["@a:x"]["D"][want]; !ok || string(js) != fmt.Sprintf(`"%d"`, i) {
 			t.Fatalf("claim %d = %q, want %s", i, got, want)
+		}
+	}
+}
+
+// addDevices creates the account @a:x with the given devices.
+func addDevices(t *testing.T, db *DB, devices ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.CreateAccount(ctx, store.Account{UserID: "@a:x", PasswordHash: "h", CreatedMs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range devices {
+		if _, err := db.LoginDevice(ctx, store.Device{UserID: "@a:x", DeviceID: d}, []byte("tok"+d)); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
