@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"vouch/store"
 )
@@ -74,8 +75,118 @@ func plainJSONString(s string) bool {
 }
 
 // decodeOTKBatch returns a batch's keys in stored order, each value's bytes
-// exactly as stored.
+// exactly as stored. Batches as encodeOTKBatch writes them (no whitespace,
+// key IDs without escapes) are split by scanning; anything else goes through
+// encoding/json.
 func decodeOTKBatch(blob []byte) ([]otkEntry, error) {
+	if out, ok := scanOTKBatch(blob); ok {
+		return out, nil
+	}
+	return decodeOTKBatchJSON(blob)
+}
+
+// scanOTKBatch splits a batch written by encodeOTKBatch: valid JSON that
+// is '{', then members "id":value separated by ',', then '}', with no
+// whitespace and no escape or invalid UTF-8 in an ID. It reports false, for
+// decodeOTKBatchJSON to decide, on anything else. Once json.Valid has
+// passed, the scan only has to find where each value ends
+// (FuzzDecodeOTKBatch checks that whatever it accepts, encoding/json
+// decodes to the same entries).
+func scanOTKBatch(b []byte) ([]otkEntry, bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' || !json.Valid(b) {
+		return nil, false
+	}
+	out := make([]otkEntry, 0, maxOTKBatch)
+	i := 1
+	if b[i] == '}' {
+		return out, i == len(b)-1
+	}
+	for {
+		if b[i] != '"' {
+			return nil, false
+		}
+		end := i + 1
+		for end < len(b) && b[end] != '"' {
+			if c := b[end]; c == '\\' || c < 0x20 {
+				return nil, false
+			}
+			end++
+		}
+		if end+1 >= len(b) || b[end+1] != ':' {
+			return nil, false
+		}
+		id := string(b[i+1 : end])
+		if !utf8.ValidString(id) {
+			return nil, false
+		}
+		start := end + 2
+		stop, ok := skipJSONValue(b, start)
+		if !ok || stop == start {
+			return nil, false
+		}
+		out = append(out, otkEntry{id: id, json: b[start:stop:stop]})
+		switch {
+		case stop == len(b)-1 && b[stop] == '}':
+			return out, true
+		case stop < len(b)-1 && b[stop] == ',':
+			i = stop + 1
+		default:
+			return nil, false
+		}
+	}
+}
+
+// skipJSONValue returns the index just after the value starting at b[i]:
+// a string, an object or array (brackets balanced, strings skipped) or a
+// scalar (up to the next ',', '}' or ']'). It reports false for whitespace,
+// control bytes, unbalanced brackets or a value running off the end.
+func skipJSONValue(b []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			i++
+			for i < len(b) && b[i] != '"' {
+				if b[i] < 0x20 {
+					return 0, false
+				}
+				if b[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			if i >= len(b) {
+				return 0, false
+			}
+			i++
+		case c == '{' || c == '[':
+			depth++
+			i++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return i, i > 0
+			}
+			depth--
+			i++
+		case c == ',':
+			if depth == 0 {
+				return i, true
+			}
+			i++
+		case c <= ' ':
+			return 0, false
+		default:
+			i++
+		}
+		if depth == 0 && i < len(b) && (b[i] == ',' || b[i] == '}') {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// decodeOTKBatchJSON is decodeOTKBatch through encoding/json.
+func decodeOTKBatchJSON(blob []byte) ([]otkEntry, error) {
 	dec := json.NewDecoder(bytes.NewReader(blob))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, fmt.Errorf("one-time key batch: not a JSON object")

@@ -408,3 +408,64 @@ func addDevices(t *testing.T, db *DB, devices ...string) {
 		}
 	}
 }
+
+// FuzzDecodeOTKBatch checks that the scanning decoder agrees with
+// encoding/json: whatever scanOTKBatch accepts, decodeOTKBatchJSON decodes
+// to the same key IDs and value bytes; and decodeOTKBatch fails exactly
+// when encoding/json does.
+func FuzzDecodeOTKBatch(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `{"c:a":"x"}`, `{"c:a":{"key":"k","signatures":{"@a:x":{"ed25519:D":"s"}}},"c:b":"y"}`,
+		`{"c:\"q":"x"}`, `{ "c:a" : "x" }`, `{"c:a":[1,{"b":"}"}],"c:b":null}`, `{"c:a":"\"}"}`,
+		`{"c:a":}`, `{"c:a":"x",}`, `{"c:a":"x"}}`, `{"c:a":1,"c:a":2}`, "{\"c:\xff\":1}", `{"a":"\u00e9"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, wantErr := decodeOTKBatchJSON(b)
+		if got, ok := scanOTKBatch(b); ok {
+			if wantErr != nil {
+				t.Fatalf("scan accepted %q, encoding/json: %v", b, wantErr)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%q: scan %d entries, encoding/json %d", b, len(got), len(want))
+			}
+			for i := range got {
+				if got[i].id != want[i].id || string(got[i].json) != string(want[i].json) {
+					t.Fatalf("%q entry %d: scan %q %s, encoding/json %q %s", b, i, got[i].id, got[i].json, want[i].id, want[i].json)
+				}
+			}
+		}
+		if _, err := decodeOTKBatch(b); (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: decodeOTKBatch error %v, encoding/json %v", b, err, wantErr)
+		}
+	})
+}
+
+// BenchmarkDecodeOTKBatch compares the scanning decoder with encoding/json
+// on a batch of eight signed keys.
+func BenchmarkDecodeOTKBatch(b *testing.B) {
+	keys := make([]store.OneTimeKey, maxOTKBatch)
+	for i := range keys {
+		keys[i] = store.OneTimeKey{KeyID: fmt.Sprintf("signed_curve25519:AAAAA%d", i),
+			JSON: fmt.Appendf(nil, `{"key":"%043d","signatures":{"@someone:example.org":{"ed25519:ABCDEFGHIJ":"%086d"}}}`, i, i)}
+	}
+	blob, err := encodeOTKBatch(keys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeOTKBatch(blob); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeOTKBatchJSON(blob); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
