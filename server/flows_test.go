@@ -396,3 +396,54 @@ func TestPanicBecomesUnknown(t *testing.T) {
 		t.Fatalf("panic answered %d %s", res.StatusCode, body)
 	}
 }
+
+// TestClaimOrderOverHTTP checks, over HTTP, that claims hand out the oldest
+// upload's keys first (in key-ID order within an upload), byte for byte as
+// canonicalized at upload, key IDs that need JSON escapes included; that an
+// identical re-upload is accepted and not counted twice; and that a stored
+// key ID with other content is refused with M_INVALID_PARAM and stores
+// nothing.
+func TestClaimOrderOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.register("alice"), e.register("bob")
+	a.uploadDeviceKeys()
+	upload := func(keys string) map[string]int {
+		var up struct {
+			Counts map[string]int `json:"one_time_key_counts"`
+		}
+		e.ok("POST", v3+"/keys/upload", a.token, `{"one_time_keys":`+keys+`}`).decode(t, &up)
+		return up.Counts
+	}
+	if c := upload(`{"signed_curve25519:zz": {"key": "z", "n": 1.0}, "signed_curve25519:q\"x": {"key": "q\u00e9"}}`); c["signed_curve25519"] != 2 {
+		t.Fatalf("first upload counts %v", c)
+	}
+	if c := upload(`{"signed_curve25519:aa": {"key": "a"}}`); c["signed_curve25519"] != 3 {
+		t.Fatalf("second upload counts %v", c)
+	}
+	if c := upload(`{"signed_curve25519:aa": {"key": "a"}}`); c["signed_curve25519"] != 3 {
+		t.Fatalf("identical re-upload counts %v", c)
+	}
+	e.want(400, "M_INVALID_PARAM", "POST", v3+"/keys/upload", a.token, `{"one_time_keys":{"signed_curve25519:new":{"key":"n"},"signed_curve25519:aa":{"key":"other"}}}`)
+	if c := upload(`{}`); c["signed_curve25519"] != 3 {
+		t.Fatalf("counts after the refused upload %v, want 3", c)
+	}
+	claim := map[string]any{"one_time_keys": map[string]any{a.user: map[string]string{a.device: "signed_curve25519"}}}
+	for _, want := range []struct{ id, js string }{
+		{`signed_curve25519:q"x`, `{"key":"qé"}`},
+		{"signed_curve25519:zz", `{"key":"z","n":1}`},
+		{"signed_curve25519:aa", `{"key":"a"}`},
+	} {
+		r := e.ok("POST", v3+"/keys/claim", b.token, claim)
+		var c struct {
+			OneTimeKeys map[string]map[string]map[string]json.RawMessage `json:"one_time_keys"`
+		}
+		r.decode(t, &c)
+		got := c.OneTimeKeys[a.user][a.device]
+		if len(got) != 1 || string(got[want.id]) != want.js {
+			t.Fatalf("claim = %s, want %s: %s", r.Body, want.id, want.js)
+		}
+	}
+	if c := upload(`{}`); c["signed_curve25519"] != 0 {
+		t.Fatalf("counts after three claims %v", c)
+	}
+}
