@@ -16,14 +16,15 @@ import (
 	"vouch/store"
 )
 
-// One-time keys are stored one row per upload and algorithm in
-// one_time_key_batches (migration 8): the keys of the row as one JSON
-// object from key ID to key, in key-ID order, with n the number of keys and
-// claimed how many of them, from the front, were handed out. A claim takes
-// the first unclaimed key of the device's oldest row for the algorithm and
-// deletes the row with its last key. Writing five keys as one row instead of
-// five is what makes an upload cheap on SQLite, where each row costs a
-// B-tree insert on the one writer (docs/storage.md, "One-time keys").
+// One-time keys are stored one row per upload and algorithm (of at most
+// maxOTKBatch keys) in one_time_key_batches (migration 8): the keys of the
+// row as one JSON object from key ID to key, in key-ID order, with n the
+// number of keys and claimed how many of them, from the front, were handed
+// out. A claim takes the first unclaimed key of the device's oldest row for
+// the algorithm and deletes the row with its last key. Writing five keys as
+// one row instead of five is what makes an upload cheap on SQLite, where
+// each row costs a B-tree insert on the one writer (docs/storage.md,
+// "One-time keys as batches").
 //
 // A key ID must stay unique among a device's unclaimed keys (a re-upload
 // with other content is refused), and nothing in the table indexes key IDs.
