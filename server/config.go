@@ -36,6 +36,11 @@ type Config struct {
 	MaxQueryUsers int `toml:"max_query_users"`
 	// MaxOneTimeKeysPerUpload caps the one-time keys of one /keys/upload.
 	MaxOneTimeKeysPerUpload int `toml:"max_one_time_keys_per_upload"`
+	// MaxUnclaimedOneTimeKeys caps the unclaimed one-time keys one device
+	// may hold (all algorithms together): an upload of new keys beyond it
+	// is refused. Clients keep fewer than a hundred; the cap bounds what one
+	// misbehaving device can make the server store.
+	MaxUnclaimedOneTimeKeys int `toml:"max_unclaimed_one_time_keys"`
 	// MaxToDeviceMessages caps the messages of one /sendToDevice.
 	MaxToDeviceMessages int `toml:"max_to_device_messages"`
 	// UIASessionLifetime is how long a user-interactive auth session may be
@@ -109,6 +114,7 @@ func DefaultConfig() Config {
 		MaxSignaturesPerUpload:  1000,
 		MaxQueryUsers:           1000,
 		MaxOneTimeKeysPerUpload: 1000,
+		MaxUnclaimedOneTimeKeys: 100000,
 		MaxToDeviceMessages:     1000,
 		UIASessionLifetime:      Duration{15 * time.Minute},
 		ToDeviceTxnRetention:    Duration{24 * time.Hour},
@@ -143,7 +149,7 @@ func (c Config) Validate() error {
 	if _, err := parseProxies(c.TrustedProxies); err != nil {
 		return err
 	}
-	if c.MaxSignaturesPerUpload <= 0 || c.MaxQueryUsers <= 0 || c.MaxOneTimeKeysPerUpload <= 0 || c.MaxToDeviceMessages <= 0 {
+	if c.MaxSignaturesPerUpload <= 0 || c.MaxQueryUsers <= 0 || c.MaxOneTimeKeysPerUpload <= 0 || c.MaxUnclaimedOneTimeKeys <= 0 || c.MaxToDeviceMessages <= 0 {
 		return fmt.Errorf("max_* limits must be positive")
 	}
 	if c.UIASessionLifetime.Duration <= 0 {

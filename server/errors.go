@@ -23,6 +23,7 @@ var errorTable = []struct {
 	{keys.ErrNamespaceCollision, http.StatusBadRequest, api.CodeInvalidParam},
 	{store.ErrKeysChanged, http.StatusBadRequest, api.CodeInvalidParam},
 	{store.ErrOneTimeKeyExists, http.StatusBadRequest, api.CodeInvalidParam},
+	{store.ErrTooManyOneTimeKeys, http.StatusBadRequest, api.CodeInvalidParam},
 	{store.ErrConflict, http.StatusConflict, api.CodeUnknown},
 	{store.ErrNotFound, http.StatusNotFound, api.CodeNotFound},
 	{store.ErrWrongBackupVersion, http.StatusForbidden, api.CodeWrongRoomKeysVersion},

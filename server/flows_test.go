@@ -447,3 +447,30 @@ func TestClaimOrderOverHTTP(t *testing.T) {
 		t.Fatalf("counts after three claims %v", c)
 	}
 }
+
+// TestUnclaimedOneTimeKeyLimit checks max_unclaimed_one_time_keys over HTTP:
+// new keys beyond it get 400 M_INVALID_PARAM and are not stored, a claim
+// makes room again.
+func TestUnclaimedOneTimeKeyLimit(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.MaxUnclaimedOneTimeKeys = 2 })
+	a, b := e.register("alice"), e.register("bob")
+	a.uploadDeviceKeys()
+	upload := func(keys string) resp {
+		return e.do("POST", v3+"/keys/upload", a.token, `{"one_time_keys":`+keys+`}`)
+	}
+	if r := upload(`{"signed_curve25519:A":{"key":"a"},"signed_curve25519:B":{"key":"b"}}`); r.Status != 200 {
+		t.Fatalf("two keys: %d %s", r.Status, r.Body)
+	}
+	e.want(400, "M_INVALID_PARAM", "POST", v3+"/keys/upload", a.token, `{"one_time_keys":{"signed_curve25519:C":{"key":"c"}}}`)
+	var up struct {
+		Counts map[string]int `json:"one_time_key_counts"`
+	}
+	e.ok("POST", v3+"/keys/upload", a.token, `{}`).decode(t, &up)
+	if up.Counts["signed_curve25519"] != 2 {
+		t.Fatalf("counts after the refused upload %v", up.Counts)
+	}
+	e.ok("POST", v3+"/keys/claim", b.token, map[string]any{"one_time_keys": map[string]any{a.user: map[string]string{a.device: "signed_curve25519"}}})
+	if r := upload(`{"signed_curve25519:C":{"key":"c"}}`); r.Status != 200 {
+		t.Fatalf("after a claim: %d %s", r.Status, r.Body)
+	}
+}

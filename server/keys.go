@@ -38,7 +38,7 @@ func (s *Server) keysUpload(r *http.Request, c *caller) (any, error) {
 	if len(req.OneTimeKeys)+len(req.FallbackKeys) > s.cfg.MaxOneTimeKeysPerUpload {
 		return nil, api.InvalidParam("more than %d one-time keys", s.cfg.MaxOneTimeKeysPerUpload)
 	}
-	up := store.KeysUpload{UserID: c.UserID, DeviceID: c.DeviceID}
+	up := store.KeysUpload{UserID: c.UserID, DeviceID: c.DeviceID, MaxUnclaimed: s.cfg.MaxUnclaimedOneTimeKeys}
 	if len(req.DeviceKeys) > 0 && string(req.DeviceKeys) != "null" {
 		dk, err := keys.ParseDeviceKeys(req.DeviceKeys)
 		if err != nil {

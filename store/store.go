@@ -36,6 +36,9 @@ var (
 	// ErrOneTimeKeyExists reports a one-time key ID that is already stored
 	// with different content.
 	ErrOneTimeKeyExists = errors.New("store: one-time key already exists with other content")
+	// ErrTooManyOneTimeKeys reports an upload that would leave a device more
+	// unclaimed one-time keys than KeysUpload.MaxUnclaimed.
+	ErrTooManyOneTimeKeys = errors.New("store: too many unclaimed one-time keys")
 	// ErrConflict reports that state checked by the caller changed before the
 	// write (for example the current master key was replaced concurrently).
 	ErrConflict = errors.New("store: concurrent modification")
@@ -137,6 +140,11 @@ type KeysUpload struct {
 	OneTimeKeys   []OneTimeKey
 	// FallbackKeys replace the device's fallback key of the same algorithm.
 	FallbackKeys []OneTimeKey
+	// MaxUnclaimed, when positive, is the most unclaimed one-time keys (all
+	// algorithms together) the device may have after the upload: an upload
+	// of new keys beyond it fails with ErrTooManyOneTimeKeys and stores
+	// nothing.
+	MaxUnclaimed int
 }
 
 // DeviceKeys stores device identity keys.

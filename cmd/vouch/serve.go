@@ -178,6 +178,7 @@ TOML file (every key optional):
   max_signatures_per_upload = 1000
   max_query_users = 1000
   max_one_time_keys_per_upload = 1000
+  max_unclaimed_one_time_keys = 100000  # per device; new keys beyond it are refused
   max_to_device_messages = 1000
   uia_session_lifetime = "15m"     # an older auth session is unknown
   to_device_txn_retention = "24h"  # a retried sendToDevice txn ID is deduplicated this long

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Accounts", testAccounts},
 		{"DevicesAndTokens", testDevices},
 		{"UploadKeys", testUploadKeys},
+		{"UnclaimedOneTimeKeyLimit", testUnclaimedLimit},
 		{"UploadKeysAtomic", testUploadKeysAtomic},
 		{"ClaimKeys", testClaimKeys},
 		{"CrossSigning", testCrossSigning},
@@ -233,6 +234,45 @@ func testUploadKeys(t *testing.T, s store.Store) {
 	sigs, err := s.GetSignatures(ctx, []string{"@a:x"})
 	must(t, err)
 	eq(t, "self-signature", sigSet(sigs), []string{"@a:x/D1<-@a:x/ed25519:D1"})
+}
+
+// testUnclaimedLimit checks KeysUpload.MaxUnclaimed: new keys beyond it
+// are refused and nothing of that upload is stored; re-uploads of stored
+// keys are not new; a claim makes room again.
+func testUnclaimedLimit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	user(t, s, "@a:x", "D1")
+	key := func(alg, id string) store.OneTimeKey {
+		return store.OneTimeKey{KeyID: alg + ":" + id, Algorithm: alg, JSON: []byte(`{"k":"` + id + `"}`)}
+	}
+	up := func(limit int, keys ...store.OneTimeKey) (map[string]int, error) {
+		return s.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D1", OneTimeKeys: keys, MaxUnclaimed: limit})
+	}
+	counts, err := up(4, key("signed_curve25519", "A"), key("signed_curve25519", "B"), key("curve25519", "C"))
+	must(t, err)
+	eq(t, "counts", counts, map[string]int{"signed_curve25519": 2, "curve25519": 1})
+	_, err = up(4, key("signed_curve25519", "D"), key("signed_curve25519", "E"))
+	wantErr(t, err, store.ErrTooManyOneTimeKeys)
+	counts, err = s.OneTimeKeyCounts(ctx, "@a:x", "D1")
+	must(t, err)
+	eq(t, "counts after the refused upload", counts, map[string]int{"signed_curve25519": 2, "curve25519": 1})
+	// Stored keys uploaded again are not new: accepted at the limit.
+	_, err = up(3, key("signed_curve25519", "A"), key("curve25519", "C"))
+	must(t, err)
+	// One new key fits exactly.
+	counts, err = up(4, key("curve25519", "F"))
+	must(t, err)
+	eq(t, "counts at the limit", counts, map[string]int{"signed_curve25519": 2, "curve25519": 2})
+	_, err = up(4, key("curve25519", "G"))
+	wantErr(t, err, store.ErrTooManyOneTimeKeys)
+	_, err = s.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": "curve25519"}})
+	must(t, err)
+	counts, err = up(4, key("curve25519", "G"))
+	must(t, err)
+	eq(t, "counts after a claim made room", counts, map[string]int{"signed_curve25519": 2, "curve25519": 2})
+	// No limit without MaxUnclaimed.
+	_, err = up(0, key("curve25519", "H"), key("curve25519", "I"))
+	must(t, err)
 }
 
 func testUploadKeysAtomic(t *testing.T, s store.Store) {

@@ -228,9 +228,11 @@ type tx struct {
 	db  *DB
 	ctx context.Context
 	t   *sql.Tx
-	// otkTouched lists the devices whose one-time key index entries this
-	// transaction changed: they are dropped from the index if it fails.
-	otkTouched []deviceRef
+	// otkTouched lists the devices this transaction loaded into or changed
+	// in the one-time key index, otkChanged those it changed (otk.go): they
+	// are dropped from the index if the transaction, or for otkChanged the
+	// job, fails.
+	otkTouched, otkChanged []deviceRef
 }
 
 // Statements inside a transaction run on the transaction's connection:
@@ -366,11 +368,11 @@ func (db *DB) runTx(ctx context.Context, fn func(t *tx) error) error {
 	}
 	t := &tx{db: db, ctx: ctx, t: sqlTx}
 	if err := fn(t); err != nil {
-		t.rollbackOTKIndex(0)
+		t.rollbackOTKIndex()
 		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
 	}
 	if err := sqlTx.Commit(); err != nil {
-		t.rollbackOTKIndex(0)
+		t.rollbackOTKIndex()
 		return fmt.Errorf("%s: commit: %w", db.d.Name, err)
 	}
 	return nil
@@ -419,7 +421,7 @@ func (db *DB) runBatch(batch []*job) {
 	var t *tx
 	fail := func(err error) {
 		if t != nil {
-			t.rollbackOTKIndex(0)
+			t.rollbackOTKIndex()
 		}
 		for i, j := range batch {
 			if errs[i] == nil {
@@ -443,9 +445,9 @@ func (db *DB) runBatch(batch []*job) {
 			fail(fmt.Errorf("%s: savepoint: %w", db.d.Name, err))
 			return
 		}
-		mark := len(t.otkTouched)
+		mark := len(t.otkChanged)
 		if errs[i] = j.fn(t); errs[i] != nil {
-			t.rollbackOTKIndex(mark)
+			t.rollbackOTKJob(mark)
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT vouch_job"); err != nil {
 				sqlTx.Rollback() //nolint:errcheck // reported through fail
 				fail(fmt.Errorf("%s: rollback to savepoint: %w", db.d.Name, err))

@@ -235,9 +235,10 @@ const maxOTKIndexEntries = 2 << 20
 // (the mutex covers Close and tests).
 //
 // Changes are made inside the write transaction; the transaction records
-// the devices it changed (tx.otkTouched), and when its savepoint or commit
-// fails those devices are dropped from the index, to be read back from the
-// database when next needed.
+// the devices it loaded or changed (tx.otkTouched, tx.otkChanged): when a
+// job's savepoint is rolled back the devices that job changed are dropped
+// from the index, when the transaction fails every device it loaded or
+// changed, to be read back from the database when next needed.
 type otkIndex struct {
 	mu      sync.Mutex
 	seed    maphash.Seed
@@ -290,19 +291,41 @@ func (x *otkIndex) drop(devs []deviceRef) {
 	}
 }
 
-// touch records that the transaction changed or loaded dev in the index.
-// It appends even when dev is listed already, so that each savepoint's part
-// of the list (from its mark on) names every device that savepoint changed.
+// touch records that the transaction loaded dev into the index: the load
+// read the transaction's own state, so the device is dropped if the whole
+// transaction fails.
 func (t *tx) touch(dev deviceRef) {
 	t.otkTouched = append(t.otkTouched, dev)
 }
 
-// rollbackOTKIndex drops the devices touched since mark from the index.
-func (t *tx) rollbackOTKIndex(mark int) {
-	if t.db.otk != nil && len(t.otkTouched) > mark {
-		t.db.otk.drop(t.otkTouched[mark:])
+// change records that the current job changed dev's index entries: the
+// device is dropped if the job's savepoint is rolled back, or the whole
+// transaction fails. It appends even when dev is listed already, so that
+// each job's part of the list (from its mark on) names every device that
+// job changed.
+func (t *tx) change(dev deviceRef) {
+	t.otkTouched = append(t.otkTouched, dev)
+	t.otkChanged = append(t.otkChanged, dev)
+}
+
+// rollbackOTKJob drops the devices changed since mark (a job's savepoint
+// was rolled back). Devices the job only loaded stay: it loaded them before
+// writing anything to them, so what was loaded is still the transaction's
+// state.
+func (t *tx) rollbackOTKJob(mark int) {
+	if t.db.otk != nil && len(t.otkChanged) > mark {
+		t.db.otk.drop(t.otkChanged[mark:])
 	}
-	t.otkTouched = t.otkTouched[:mark]
+	t.otkChanged = t.otkChanged[:mark]
+}
+
+// rollbackOTKIndex drops every device the transaction loaded or changed
+// (it failed as a whole).
+func (t *tx) rollbackOTKIndex() {
+	if t.db.otk != nil && len(t.otkTouched) > 0 {
+		t.db.otk.drop(t.otkTouched)
+	}
+	t.otkTouched, t.otkChanged = nil, nil
 }
 
 // otkCounts returns dev's unclaimed one-time key counts from the index, or
@@ -457,8 +480,10 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 }
 
 // putOTKs stores u's one-time keys that are not stored yet, in batches of
-// one algorithm (see maxOTKBatch), and returns how many were added per algorithm. A key ID that
-// is stored with other content fails with store.ErrOneTimeKeyExists.
+// one algorithm (see maxOTKBatch), and returns how many were added per
+// algorithm. A key ID that is stored with other content fails with
+// store.ErrOneTimeKeyExists, more keys than u.MaxUnclaimed allows with
+// store.ErrTooManyOneTimeKeys.
 func (t *tx) putOTKs(u store.KeysUpload) (map[string]int, error) {
 	added := map[string]int{}
 	if len(u.OneTimeKeys) == 0 {
@@ -485,6 +510,9 @@ func (t *tx) putOTKs(u store.KeysUpload) (map[string]int, error) {
 		existing[k.KeyID] = k.JSON
 		byAlg[k.Algorithm] = append(byAlg[k.Algorithm], k)
 	}
+	if err := t.checkUnclaimedLimit(dev, u.MaxUnclaimed, byAlg); err != nil {
+		return nil, err
+	}
 	for _, alg := range sortedKeys(byAlg) {
 		all := byAlg[alg]
 		slices.SortFunc(all, func(a, b store.OneTimeKey) int { return strings.Compare(a.KeyID, b.KeyID) })
@@ -496,6 +524,36 @@ func (t *tx) putOTKs(u store.KeysUpload) (map[string]int, error) {
 		added[alg] = len(all)
 	}
 	return added, nil
+}
+
+// checkUnclaimedLimit fails with store.ErrTooManyOneTimeKeys when the keys
+// of fresh would leave dev more than limit unclaimed one-time keys (no
+// limit when limit is not positive). It runs before anything is written, so
+// a refused upload changes neither the database nor the index.
+func (t *tx) checkUnclaimedLimit(dev deviceRef, limit int, fresh map[string][]store.OneTimeKey) error {
+	n := 0
+	for _, keys := range fresh {
+		n += len(keys)
+	}
+	if limit <= 0 || n == 0 {
+		return nil
+	}
+	counts, err := t.otkCounts(dev)
+	if err != nil {
+		return err
+	}
+	if counts == nil {
+		if counts, err = countOTKs(t.query(`SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`, dev.user, dev.device)); err != nil {
+			return err
+		}
+	}
+	for _, c := range counts {
+		n += c
+	}
+	if n > limit {
+		return fmt.Errorf("%d unclaimed one-time keys with this upload, at most %d: %w", n, limit, store.ErrTooManyOneTimeKeys)
+	}
+	return nil
 }
 
 // maxOTKBatch is the most keys one batch row holds: a claim decodes and
@@ -523,7 +581,7 @@ func (t *tx) insertOTKBatch(dev deviceRef, alg string, keys []store.OneTimeKey) 
 	if err != nil {
 		return err
 	}
-	t.touch(dev)
+	t.change(dev)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, k := range keys {
@@ -593,7 +651,7 @@ func (t *tx) claimOTK(dev deviceRef, alg string) (string, []byte, error) {
 			d.counts[alg]--
 		}
 		x.mu.Unlock()
-		t.touch(dev)
+		t.change(dev)
 	}
 	return k.id, k.json, nil
 }

@@ -469,3 +469,54 @@ func BenchmarkDecodeOTKBatch(b *testing.B) {
 		}
 	})
 }
+
+// TestRefusedUploadKeepsIndex checks that an upload refused before it
+// writes anything (a reused key ID with other content, too many keys)
+// leaves the device in the index, so that a client repeating such uploads
+// does not make the writer read all its keys back each time; and that a
+// job failing after it wrote keys does drop the device.
+func TestRefusedUploadKeepsIndex(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLiteForTest(t)
+	addDevices(t, db, "D")
+	dev := deviceRef{"@a:x", "D"}
+	up := func(limit int, id, js string) error {
+		_, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D", MaxUnclaimed: limit,
+			OneTimeKeys: []store.OneTimeKey{{KeyID: "c:" + id, Algorithm: "c", JSON: []byte(js)}}})
+		return err
+	}
+	held := func() bool {
+		db.otk.mu.Lock()
+		defer db.otk.mu.Unlock()
+		_, ok := db.otk.devices[dev]
+		return ok
+	}
+	if err := up(1, "A", `"a"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := up(1, "B", `"b"`); !errors.Is(err, store.ErrTooManyOneTimeKeys) {
+		t.Fatalf("second key over a limit of 1: %v", err)
+	}
+	if err := up(0, "A", `"other"`); !errors.Is(err, store.ErrOneTimeKeyExists) {
+		t.Fatalf("reused ID: %v", err)
+	}
+	if !held() {
+		t.Error("a refused upload dropped the device from the index")
+	}
+	err := db.inTx(ctx, func(t *tx) error {
+		if _, err := t.putOTKs(store.KeysUpload{UserID: "@a:x", DeviceID: "D", OneTimeKeys: []store.OneTimeKey{{KeyID: "c:Z", Algorithm: "c", JSON: []byte(`"z"`)}}}); err != nil {
+			return err
+		}
+		return errInjected
+	})
+	if !errors.Is(err, errInjected) {
+		t.Fatal(err)
+	}
+	if held() {
+		t.Error("a job that failed after writing keys left the device in the index")
+	}
+	counts, err := db.OneTimeKeyCounts(ctx, "@a:x", "D")
+	if err != nil || counts["c"] != 1 {
+		t.Errorf("counts %v, %v; want c: 1", counts, err)
+	}
+}
