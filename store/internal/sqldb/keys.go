@@ -41,10 +41,7 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 				return err
 			}
 		}
-		if counts, err = t.otkCounts(deviceRef{u.UserID, u.DeviceID}); counts != nil || err != nil {
-			return err
-		}
-		counts, err = countOTKs(t.query(`SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`, u.UserID, u.DeviceID))
+		counts, err = t.otkCounts(deviceRef{u.UserID, u.DeviceID})
 		return err
 	})
 	if err != nil {
@@ -121,7 +118,7 @@ func (db *DB) GetDeviceKeys(ctx context.Context, userIDs []string) (map[string][
 
 // OneTimeKeyCounts implements store.OneTimeKeys.
 func (db *DB) OneTimeKeyCounts(ctx context.Context, userID, deviceID string) (map[string]int, error) {
-	return countOTKs(db.query(ctx, `SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`, userID, deviceID))
+	return countOTKs(db.query(ctx, countOTKsQuery, userID, deviceID))
 }
 
 // UnusedFallbackKeyTypes implements store.OneTimeKeys.

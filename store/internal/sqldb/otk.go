@@ -328,11 +328,14 @@ func (t *tx) rollbackOTKIndex() {
 	t.otkTouched, t.otkChanged = nil, nil
 }
 
-// otkCounts returns dev's unclaimed one-time key counts from the index, or
-// nil where there is no index.
+// countOTKsQuery reads a device's unclaimed one-time key counts.
+const countOTKsQuery = `SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`
+
+// otkCounts returns dev's unclaimed one-time key counts: from the index
+// where there is one, else from one_time_key_counts.
 func (t *tx) otkCounts(dev deviceRef) (map[string]int, error) {
 	if t.db.otk == nil {
-		return nil, nil
+		return countOTKs(t.query(countOTKsQuery, dev.user, dev.device))
 	}
 	d, err := t.otkDeviceIndex(dev)
 	if err != nil {
@@ -541,11 +544,6 @@ func (t *tx) checkUnclaimedLimit(dev deviceRef, limit int, fresh map[string][]st
 	counts, err := t.otkCounts(dev)
 	if err != nil {
 		return err
-	}
-	if counts == nil {
-		if counts, err = countOTKs(t.query(`SELECT algorithm, n FROM one_time_key_counts WHERE user_id = ? AND device_id = ? AND n > 0`, dev.user, dev.device)); err != nil {
-			return err
-		}
 	}
 	for _, c := range counts {
 		n += c
