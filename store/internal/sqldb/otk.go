@@ -428,10 +428,7 @@ func (t *tx) existingOTKs(dev deviceRef, ids []string) (map[string][]byte, error
 			return out, err
 		}
 	}
-	want := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
-	}
+	want := idSet(ids)
 	err := t.eachOTKBatch(dev, func(_ int64, _ string, keys []otkEntry) {
 		for _, k := range keys {
 			if want[k.id] {
@@ -440,6 +437,15 @@ func (t *tx) existingOTKs(dev deviceRef, ids []string) (map[string][]byte, error
 		}
 	})
 	return out, err
+}
+
+// idSet returns ids as a set.
+func idSet(ids []string) map[string]bool {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
 }
 
 // existingIndexedOTKs is existingOTKs through the device's index map m: it
@@ -456,6 +462,10 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 			seqs = append(seqs, seq)
 		}
 	}
+	if len(seqs) == 0 {
+		return true, nil
+	}
+	want := idSet(ids)
 	for _, seq := range seqs {
 		row, err := t.queryRow(`SELECT claimed, keys FROM one_time_key_batches WHERE seq = ? AND user_id = ? AND device_id = ?`, seq, dev.user, dev.device)
 		if err != nil {
@@ -474,7 +484,7 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 			return false, fmt.Errorf("batch %d: %w", seq, err)
 		}
 		for _, k := range keys[min(claimed, len(keys)):] {
-			if slices.Contains(ids, k.id) {
+			if want[k.id] {
 				out[k.id] = k.json
 			}
 		}
