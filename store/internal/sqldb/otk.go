@@ -352,6 +352,31 @@ func (t *tx) otkCounts(dev deviceRef) (map[string]int, error) {
 	return out, nil
 }
 
+// otkTotal returns dev's unclaimed one-time keys, all algorithms together,
+// without copying the index's counts.
+func (t *tx) otkTotal(dev deviceRef) (int, error) {
+	if t.db.otk == nil {
+		row, err := t.queryRow(`SELECT COALESCE(SUM(n), 0) FROM one_time_key_counts WHERE user_id = ? AND device_id = ?`, dev.user, dev.device)
+		if err != nil {
+			return 0, err
+		}
+		var n int
+		err = row.Scan(&n)
+		return n, err
+	}
+	d, err := t.otkDeviceIndex(dev)
+	if err != nil {
+		return 0, err
+	}
+	t.db.otk.mu.Lock()
+	defer t.db.otk.mu.Unlock()
+	n := 0
+	for _, c := range d.counts {
+		n += c
+	}
+	return n, nil
+}
+
 // otkDeviceIndex returns what the index holds for dev, reading the
 // device's batches when it holds nothing.
 func (t *tx) otkDeviceIndex(dev deviceRef) (*otkDevice, error) {
@@ -551,14 +576,11 @@ func (t *tx) checkUnclaimedLimit(dev deviceRef, limit int, fresh map[string][]st
 	if limit <= 0 || n == 0 {
 		return nil
 	}
-	counts, err := t.otkCounts(dev)
+	stored, err := t.otkTotal(dev)
 	if err != nil {
 		return err
 	}
-	for _, c := range counts {
-		n += c
-	}
-	if n > limit {
+	if n += stored; n > limit {
 		return fmt.Errorf("%d unclaimed one-time keys with this upload, at most %d: %w", n, limit, store.ErrTooManyOneTimeKeys)
 	}
 	return nil
