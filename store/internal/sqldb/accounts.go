@@ -149,6 +149,7 @@ func (db *DB) RenameDevice(ctx context.Context, userID, deviceID, name string) e
 func (db *DB) DeleteDevices(ctx context.Context, userID string, deviceIDs []string) (int, error) {
 	var deleted int
 	err := db.inTx(ctx, func(t *tx) error {
+		deleted = 0 // a rerun starts over (inTx)
 		var ids []string
 		if deviceIDs == nil {
 			rows, err := t.query(`SELECT device_id FROM devices WHERE user_id = ?`, userID)

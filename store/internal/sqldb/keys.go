@@ -141,8 +141,9 @@ func (db *DB) UnusedFallbackKeyTypes(ctx context.Context, userID, deviceID strin
 
 // ClaimKeys implements store.OneTimeKeys.
 func (db *DB) ClaimKeys(ctx context.Context, req map[string]map[string]string) (map[string]map[string]map[string][]byte, error) {
-	out := map[string]map[string]map[string][]byte{}
+	var out map[string]map[string]map[string][]byte
 	err := db.inTx(ctx, func(t *tx) error {
+		out = map[string]map[string]map[string][]byte{} // a rerun starts over (inTx)
 		for _, user := range sortedKeys(req) {
 			for _, dev := range sortedKeys(req[user]) {
 				alg := req[user][dev]
@@ -217,6 +218,7 @@ func (db *DB) GetCrossSigningKeys(ctx context.Context, userIDs []string) (map[st
 func (db *DB) PutCrossSigningKeys(ctx context.Context, u store.CrossSigningUpdate) (bool, error) {
 	var changed bool
 	err := db.inTx(ctx, func(t *tx) error {
+		changed = false // a rerun starts over (inTx)
 		rows, err := t.query(`SELECT usage, public_key, key_json FROM cross_signing_keys WHERE user_id = ?`, u.UserID)
 		if err != nil {
 			return err

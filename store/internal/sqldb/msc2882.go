@@ -73,7 +73,7 @@ func (db *DB) DeleteSignatures(ctx context.Context, signerUser string, targets [
 	}
 	var deleted []store.Signature
 	err := db.inTx(ctx, func(t *tx) error {
-		deleted = deleted[:0] // a retried transaction starts over
+		deleted = deleted[:0] // a rerun starts over (inTx)
 		seen := make(map[store.SignatureRef]bool, len(targets))
 		changes := map[sigChange]bool{}
 		for _, r := range targets {

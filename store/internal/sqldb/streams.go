@@ -109,6 +109,7 @@ func (db *DB) Watchers(ctx context.Context, target string) ([]string, error) {
 func (db *DB) SendToDevice(ctx context.Context, sender, senderDevice, txnID string, msgs []store.ToDeviceMessage) (bool, error) {
 	var dup bool
 	err := db.inTx(ctx, func(t *tx) error {
+		dup = false // a rerun starts over (inTx)
 		// The record's time is this process's clock: the store.ToDevice
 		// interface carries no time, and expiry only needs it roughly.
 		res, err := t.exec(`INSERT INTO to_device_txns (user_id, device_id, txn_id, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, device_id, txn_id) DO NOTHING`, sender, senderDevice, txnID, time.Now().UnixMilli())
