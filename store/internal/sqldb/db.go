@@ -50,13 +50,18 @@ type Dialect struct {
 	// created through sql.Result.LastInsertId (SQLite); elsewhere the
 	// INSERT says RETURNING.
 	LastInsertID bool
+	// KeyIDTable is true where the unclaimed one-time key IDs are also
+	// kept in one_time_key_ids (migration 9, PostgreSQL): an upload looks
+	// its key IDs up there instead of reading all the device's batches.
+	// Dialects with OneProcess use the writer's in-memory index instead.
+	KeyIDTable bool
 }
 
 // SQLite is the dialect of modernc.org/sqlite.
 var SQLite = Dialect{Name: "sqlite", Blob: "BLOB", WithoutRowID: true, OneProcess: true, LastInsertID: true}
 
 // Postgres is the dialect of PostgreSQL (pgx stdlib driver).
-var Postgres = Dialect{Name: "postgres", NumberedPlaceholders: true, Blob: "BYTEA", BinaryCollate: ` COLLATE "C"`}
+var Postgres = Dialect{Name: "postgres", NumberedPlaceholders: true, Blob: "BYTEA", BinaryCollate: ` COLLATE "C"`, KeyIDTable: true}
 
 // DB implements store.Store over two connection pools: one serialized writer
 // and readers that run in parallel. For PostgreSQL both may be the same pool.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,23 +178,7 @@ func TestMigration8Postgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
-	for v := 1; v <= 7; v++ {
-		for _, s := range strings.Split(strings.ReplaceAll(migrations[v-1], "{{BLOB}}", Postgres.Blob), ";") {
-			s, run := forDialect(strings.TrimSpace(s), Postgres)
-			if !run || strings.TrimSpace(s) == "" {
-				continue
-			}
-			if _, err := raw.ExecContext(ctx, s); err != nil {
-				t.Fatalf("migration %d: %v", v, err)
-			}
-		}
-		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migratePostgresTo(t, raw, 7)
 	for _, s := range []string{
 		`INSERT INTO accounts (user_id, password_hash, admin, created_ms) VALUES ('@a:x', 'h', 0, 1)`,
 		`INSERT INTO devices (user_id, device_id, display_name, created_ms) VALUES ('@a:x', 'D1', '', 1)`,
@@ -221,4 +206,132 @@ func TestMigration8Postgres(t *testing.T) {
 		t.Error("one_time_keys is still there after migration 8")
 	}
 	checkMigratedOTKs(t, db, raw)
+}
+
+// migratePostgresTo applies migrations 1 to last to an empty PostgreSQL
+// database, as New would, and records them.
+func migratePostgresTo(t *testing.T, raw *sql.DB, last int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= last; v++ {
+		for _, s := range strings.Split(strings.ReplaceAll(migrations[v-1], "{{BLOB}}", Postgres.Blob), ";") {
+			s, run := forDialect(strings.TrimSpace(s), Postgres)
+			if !run || strings.TrimSpace(s) == "" {
+				continue
+			}
+			if _, err := raw.ExecContext(ctx, s); err != nil {
+				t.Fatalf("migration %d: %v", v, err)
+			}
+		}
+		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestMigration9Postgres upgrades a version-8 PostgreSQL database whose
+// batches have claimed prefixes and key IDs that need JSON escapes, and
+// checks that one_time_key_ids then holds exactly the unclaimed key IDs
+// with their batches, and that uploads and claims go on from there.
+func TestMigration9Postgres(t *testing.T) {
+	ctx := context.Background()
+	raw, err := sql.Open("pgx", pgtest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	migratePostgresTo(t, raw, 8)
+	for _, s := range []string{
+		`INSERT INTO accounts (user_id, password_hash, admin, created_ms) VALUES ('@a:x', 'h', 0, 1)`,
+		`INSERT INTO devices (user_id, device_id, display_name, created_ms) VALUES ('@a:x', 'D1', '', 1)`,
+		`INSERT INTO devices (user_id, device_id, display_name, created_ms) VALUES ('@a:x', 'D2', '', 1)`,
+	} {
+		if _, err := raw.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	batch := func(dev, alg string, claimed int, ids ...string) int64 {
+		keys := make([]store.OneTimeKey, len(ids))
+		for i, id := range ids {
+			keys[i] = store.OneTimeKey{KeyID: id, Algorithm: alg, JSON: []byte(fmt.Sprintf(`{"key":%q}`, id))}
+		}
+		blob, err := encodeOTKBatch(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seq int64
+		if err := raw.QueryRowContext(ctx, `INSERT INTO one_time_key_batches (user_id, device_id, algorithm, n, claimed, keys) VALUES ('@a:x', $1, $2, $3, $4, $5) RETURNING seq`,
+			dev, alg, len(ids), claimed, blob).Scan(&seq); err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	// Key-ID order inside a batch is bytewise: "A" < "B" < "a" < "é".
+	s1 := batch("D1", "signed_curve25519", 2, "signed_curve25519:A", "signed_curve25519:B", `signed_curve25519:q"x`, "signed_curve25519:é")
+	s2 := batch("D1", "curve25519", 0, `curve25519:back\slash`, "curve25519:z")
+	s3 := batch("D2", "curve25519", 0, "curve25519:d")
+	if _, err := raw.ExecContext(ctx, `INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n) VALUES ('@a:x', 'D1', 'signed_curve25519', 2), ('@a:x', 'D1', 'curve25519', 2), ('@a:x', 'D2', 'curve25519', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db, err := New(ctx, raw, raw, Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	type idRow struct {
+		dev, id string
+		seq     int64
+	}
+	var got []idRow
+	rows, err := raw.QueryContext(ctx, `SELECT device_id, key_id, seq FROM one_time_key_ids WHERE user_id = '@a:x' ORDER BY device_id, key_id COLLATE "C"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var r idRow
+		if err := rows.Scan(&r.dev, &r.id, &r.seq); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	rows.Close()
+	want := []idRow{
+		{"D1", `curve25519:back\slash`, s2},
+		{"D1", "curve25519:z", s2},
+		{"D1", `signed_curve25519:q"x`, s1},
+		{"D1", "signed_curve25519:é", s1},
+		{"D2", "curve25519:d", s3},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("one_time_key_ids after migration 9:\n got %v\nwant %v", got, want)
+	}
+	// A claimed ID may come back; a stored one may not, with other content.
+	up := func(id, content string) error {
+		_, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D1", OneTimeKeys: []store.OneTimeKey{
+			{KeyID: id, Algorithm: "signed_curve25519", JSON: []byte(content)}}})
+		return err
+	}
+	if err := up("signed_curve25519:A", `{"key":"new"}`); err != nil {
+		t.Errorf("re-upload of a claimed key ID: %v", err)
+	}
+	if err := up(`signed_curve25519:q"x`, `{"key":"other"}`); !errors.Is(err, store.ErrOneTimeKeyExists) {
+		t.Errorf("other content under a migrated unclaimed ID: %v, want ErrOneTimeKeyExists", err)
+	}
+	got2, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D1": "signed_curve25519"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got2["@a:x"]["D1"][`signed_curve25519:q"x`]; !ok {
+		t.Errorf("first claim after the migration = %v, want the oldest batch's first unclaimed key", got2)
+	}
+	var left int
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_key_ids WHERE key_id = $1`, `signed_curve25519:q"x`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Error("a claimed key's ID is still in one_time_key_ids")
+	}
 }

@@ -30,7 +30,11 @@ import (
 // with other content is refused), and nothing in the table indexes key IDs.
 // Where one process owns the database ([Dialect.OneProcess], SQLite) the
 // writer keeps an in-memory index of the unclaimed key IDs of recently used
-// devices (otkIndex); elsewhere an upload reads the device's rows.
+// devices (otkIndex). On PostgreSQL ([Dialect.KeyIDTable]) one_time_key_ids
+// holds each unclaimed key ID with its batch (migration 9): written with the
+// batch, deleted by the claim that hands the key out, and with the device.
+// Without either an upload reads all the device's rows (what an ambiguous
+// index entry falls back to).
 
 // otkEntry is one key of a batch.
 type otkEntry struct {
@@ -444,6 +448,13 @@ func (t *tx) eachOTKBatch(dev deviceRef, fn func(seq int64, alg string, keys []o
 // with their stored JSON.
 func (t *tx) existingOTKs(dev deviceRef, ids []string) (map[string][]byte, error) {
 	out := map[string][]byte{}
+	if t.db.otk == nil && t.db.d.KeyIDTable {
+		seqs, err := t.keyIDTableSeqs(dev, ids)
+		if err != nil {
+			return nil, err
+		}
+		return out, t.readOTKsFrom(dev, seqs, ids, out)
+	}
 	if t.db.otk != nil {
 		d, err := t.otkDeviceIndex(dev)
 		if err != nil {
@@ -487,14 +498,48 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 			seqs = append(seqs, seq)
 		}
 	}
+	return true, t.readOTKsFrom(dev, seqs, ids, out)
+}
+
+// keyIDTableSeqs returns the batches that one_time_key_ids names for those
+// of ids dev has unclaimed keys under.
+func (t *tx) keyIDTableSeqs(dev deviceRef, ids []string) ([]int64, error) {
+	var seqs []int64
+	for chunk := range slices.Chunk(ids, maxOTKBatch*8) {
+		rows, err := t.query(`SELECT DISTINCT seq FROM one_time_key_ids WHERE user_id = ? AND device_id = ? AND key_id IN (`+placeholders(len(chunk))+`)`,
+			anys(chunk, dev.user, dev.device)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !slices.Contains(seqs, seq) {
+				seqs = append(seqs, seq)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return seqs, nil
+}
+
+// readOTKsFrom adds to out the unclaimed keys among ids that dev's batches
+// seqs hold, with their stored JSON.
+func (t *tx) readOTKsFrom(dev deviceRef, seqs []int64, ids []string, out map[string][]byte) error {
 	if len(seqs) == 0 {
-		return true, nil
+		return nil
 	}
 	want := idSet(ids)
 	for _, seq := range seqs {
 		row, err := t.queryRow(`SELECT claimed, keys FROM one_time_key_batches WHERE seq = ? AND user_id = ? AND device_id = ?`, seq, dev.user, dev.device)
 		if err != nil {
-			return false, err
+			return err
 		}
 		var claimed int
 		var blob []byte
@@ -502,11 +547,11 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 		case errors.Is(err, sql.ErrNoRows):
 			continue
 		case err != nil:
-			return false, err
+			return err
 		}
 		keys, err := decodeOTKBatch(blob)
 		if err != nil {
-			return false, fmt.Errorf("batch %d: %w", seq, err)
+			return fmt.Errorf("batch %d: %w", seq, err)
 		}
 		for _, k := range keys[min(claimed, len(keys)):] {
 			if want[k.id] {
@@ -514,7 +559,7 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 			}
 		}
 	}
-	return true, nil
+	return nil
 }
 
 // putOTKs stores u's one-time keys that are not stored yet, in batches of
@@ -603,6 +648,16 @@ func (t *tx) insertOTKBatch(dev deviceRef, alg string, keys []store.OneTimeKey) 
 	if err != nil {
 		return err
 	}
+	if t.db.d.KeyIDTable {
+		args := make([]any, 0, 4*len(keys))
+		for _, k := range keys {
+			args = append(args, dev.user, dev.device, k.KeyID, seq)
+		}
+		if _, err := t.exec(`INSERT INTO one_time_key_ids (user_id, device_id, key_id, seq) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(keys)), ", "), args...); err != nil {
+			return err
+		}
+	}
 	x := t.db.otk
 	if x == nil {
 		return nil
@@ -670,6 +725,11 @@ func (t *tx) claimOTK(dev deviceRef, alg string) (string, []byte, error) {
 	}
 	if err != nil {
 		return "", nil, err
+	}
+	if t.db.d.KeyIDTable {
+		if _, err := t.exec(`DELETE FROM one_time_key_ids WHERE user_id = ? AND device_id = ? AND key_id = ?`, dev.user, dev.device, k.id); err != nil {
+			return "", nil, err
+		}
 	}
 	if x := t.db.otk; x != nil {
 		x.mu.Lock()

@@ -106,12 +106,20 @@ var errInjected = errors.New("injected failure")
 // jobs back to their savepoints), and checks every answer, the stored
 // counts and the writer's in-memory index against a model. It runs with
 // the index (SQLite), with an index so small that it is emptied over and
-// over, and without one (the path PostgreSQL takes).
+// over, without one (reading all of a device's batches, what an ambiguous
+// index entry falls back to), and on PostgreSQL (one_time_key_ids, whose
+// rows must be exactly the model's unclaimed key IDs).
 func TestOneTimeKeysAgainstModel(t *testing.T) {
-	for _, variant := range []string{"index", "tiny index", "no index"} {
+	for _, variant := range []string{"index", "tiny index", "no index", "postgres"} {
 		t.Run(variant, func(t *testing.T) {
 			ctx := context.Background()
-			db := openSQLiteForTest(t)
+			var db *DB
+			switch variant {
+			case "postgres":
+				db = openPostgresForTest(t)
+			default:
+				db = openSQLiteForTest(t)
+			}
 			switch variant {
 			case "tiny index":
 				db.otk.limit = 8
@@ -274,6 +282,34 @@ func checkOTKState(t *testing.T, db *DB, dev string, m *otkModel) {
 					}
 				}
 			}
+		}
+	}
+	if db.d.KeyIDTable {
+		var stored []string
+		rows, err := db.w.QueryContext(ctx, db.rebind(`SELECT key_id FROM one_time_key_ids WHERE user_id = ? AND device_id = ?`), "@a:x", dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			stored = append(stored, id)
+		}
+		rows.Close()
+		var unclaimed []string
+		for _, bs := range m.batches {
+			for _, b := range bs {
+				for _, k := range b {
+					unclaimed = append(unclaimed, k.KeyID)
+				}
+			}
+		}
+		slices.Sort(stored)
+		slices.Sort(unclaimed)
+		if !slices.Equal(stored, unclaimed) {
+			t.Errorf("%s: one_time_key_ids holds %q, the model's unclaimed keys are %q", dev, stored, unclaimed)
 		}
 	}
 	for _, bs := range m.batches {

@@ -12,6 +12,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"vouch/internal/pgtest"
+
 	"vouch/store"
 	"vouch/store/storetest"
 )
@@ -175,6 +177,25 @@ func openSQLiteForTest(t *testing.T) *DB {
 	}
 	db, err := New(context.Background(), w, r, SQLite)
 	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close() //nolint:errcheck // test cleanup
+	})
+	return db
+}
+
+// openPostgresForTest opens a store on a fresh database of the test
+// PostgreSQL server (one pool for writer and readers, as in one process).
+func openPostgresForTest(t *testing.T) *DB {
+	t.Helper()
+	raw, err := sql.Open("pgx", pgtest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := New(context.Background(), raw, raw, Postgres)
+	if err != nil {
+		raw.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
