@@ -225,10 +225,17 @@ func TestExpiryConfig(t *testing.T) {
 // expiredMetric reads vouch_expired_deleted_total{kind} from /metrics.
 func expiredMetric(e *env, kind string) float64 {
 	e.t.Helper()
+	return metricValue(e, `vouch_expired_deleted_total{kind="`+kind+`"}`)
+}
+
+// metricValue reads one series (its name with its labels, as /metrics
+// writes them) from /metrics.
+func metricValue(e *env, series string) float64 {
+	e.t.Helper()
 	body := e.ok("GET", "/metrics", "", nil).Body
-	m := regexp.MustCompile(`(?m)^vouch_expired_deleted_total\{kind="` + regexp.QuoteMeta(kind) + `"\} (\S+)$`).FindSubmatch(body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(body)
 	if m == nil {
-		e.t.Fatalf("no vouch_expired_deleted_total{kind=%q} in /metrics", kind)
+		e.t.Fatalf("no %s in /metrics", series)
 	}
 	v, err := strconv.ParseFloat(string(m[1]), 64)
 	if err != nil {

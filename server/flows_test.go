@@ -45,6 +45,33 @@ func TestVersionsHealthMetrics(t *testing.T) {
 	}
 }
 
+// TestWriterMetrics checks the store's write path on /metrics (the SQLite
+// store under its cache and lock holder, found through store.Unwrapper):
+// a write adds a write transaction and busy time, and nothing was rerun.
+func TestWriterMetrics(t *testing.T) {
+	e := newEnv(t)
+	a := e.register("alice")
+	jobs := metricValue(e, "vouch_store_write_transactions_total")
+	batches := metricValue(e, "vouch_store_write_batches_total")
+	busy := metricValue(e, "vouch_store_write_busy_seconds_total")
+	if jobs < batches || batches < 1 || busy <= 0 {
+		t.Fatalf("after registering: %v transactions in %v batches, %v s busy", jobs, batches, busy)
+	}
+	e.ok("PUT", v3+"/user/"+a.user+"/account_data/m.test", a.token, map[string]string{"k": "v"})
+	if got := metricValue(e, "vouch_store_write_transactions_total"); got < jobs+1 {
+		t.Errorf("write transactions %v after an account-data write, want at least %v", got, jobs+1)
+	}
+	if got := metricValue(e, "vouch_store_write_busy_seconds_total"); got <= busy {
+		t.Errorf("busy seconds %v after a write, want more than %v", got, busy)
+	}
+	if got := metricValue(e, "vouch_store_write_reruns_total"); got != 0 {
+		t.Errorf("reruns %v with no failing write, want 0", got)
+	}
+	if got := metricValue(e, "vouch_store_write_waiting"); got != 0 {
+		t.Errorf("waiting %v on an idle server, want 0", got)
+	}
+}
+
 func TestAccountsAndDevices(t *testing.T) {
 	e := newEnv(t)
 	a := e.register("alice")

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"vouch/store"
 )
 
 // metrics holds the server's Prometheus collectors in a registry of its own
@@ -31,9 +33,10 @@ const (
 
 // newMetrics registers request counts by route and status, a latency
 // histogram by route, the rows deleted by the expiry sweep, the number of
-// long-polling /sync requests (read from waiters when scraped), and the Go
-// runtime and process collectors.
-func newMetrics(waiters func() int) *metrics {
+// long-polling /sync requests (read from waiters when scraped), the store's
+// write path when st reports it (store.WriterStatsOf), and the Go runtime
+// and process collectors.
+func newMetrics(waiters func() int, st store.Store) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		registry: reg,
@@ -67,6 +70,12 @@ func newMetrics(waiters func() int) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	if _, ok := store.WriterStatsOf(st); ok {
+		reg.MustRegister(newWriterCollector(func() store.WriterStats {
+			s, _ := store.WriterStatsOf(st)
+			return s
+		}))
+	}
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
 }
@@ -82,4 +91,45 @@ func (m *metrics) expired(uia, txns, nonces int) {
 	m.deleted.WithLabelValues(expiredUIA).Add(float64(uia))
 	m.deleted.WithLabelValues(expiredTxn).Add(float64(txns))
 	m.deleted.WithLabelValues(expiredNonce).Add(float64(nonces))
+}
+
+// writerCollector exports the store's write path (store.WriterStats), read
+// when scraped: group commits and the write transactions in them, groups
+// rerun because one of their transactions failed, the time transactions
+// waited for the writer and the time the writer was busy, and how many
+// wait now. Rates of these give the mean group size, the mean wait and how
+// close the single writer is to saturation (busy seconds per second).
+type writerCollector struct {
+	stats                                    func() store.WriterStats
+	batches, jobs, reruns, queue, busy, wait *prometheus.Desc
+}
+
+func newWriterCollector(stats func() store.WriterStats) *writerCollector {
+	return &writerCollector{
+		stats:   stats,
+		batches: prometheus.NewDesc("vouch_store_write_batches_total", "Group commits run by the store's writer (one database transaction each).", nil, nil),
+		jobs:    prometheus.NewDesc("vouch_store_write_transactions_total", "Write transactions run in group commits.", nil, nil),
+		reruns:  prometheus.NewDesc("vouch_store_write_reruns_total", "Group commits run again, with a savepoint per write transaction, because one of them failed.", nil, nil),
+		queue:   prometheus.NewDesc("vouch_store_write_queue_seconds_total", "Time write transactions waited for the writer, summed.", nil, nil),
+		busy:    prometheus.NewDesc("vouch_store_write_busy_seconds_total", "Time the writer spent running group commits.", nil, nil),
+		wait:    prometheus.NewDesc("vouch_store_write_waiting", "Write transactions waiting for the writer.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *writerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.batches, c.jobs, c.reruns, c.queue, c.busy, c.wait} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *writerCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.batches, prometheus.CounterValue, float64(s.Batches))
+	ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.CounterValue, float64(s.Jobs))
+	ch <- prometheus.MustNewConstMetric(c.reruns, prometheus.CounterValue, float64(s.Reruns))
+	ch <- prometheus.MustNewConstMetric(c.queue, prometheus.CounterValue, s.QueueSeconds)
+	ch <- prometheus.MustNewConstMetric(c.busy, prometheus.CounterValue, s.BatchSeconds)
+	ch <- prometheus.MustNewConstMetric(c.wait, prometheus.GaugeValue, float64(s.Waiting))
 }

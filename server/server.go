@@ -124,7 +124,7 @@ func New(cfg Config, st store.Store, log *slog.Logger, opts ...Option) (*Server,
 		sweepEvery: DefaultSweepInterval,
 		sweepDone:  make(chan struct{}),
 	}
-	s.metrics = newMetrics(s.syncWaiters)
+	s.metrics = newMetrics(s.syncWaiters, st)
 	for _, o := range opts {
 		o(s)
 	}

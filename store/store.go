@@ -63,6 +63,52 @@ type Store interface {
 	Close() error
 }
 
+// WriterStats is what a store's write path has done since it opened, for
+// metrics: backends that group-commit their write transactions (both SQL
+// backends) report it through [WriterStatsReporter].
+type WriterStats struct {
+	// Batches counts the database transactions that committed (or failed)
+	// groups of write transactions; Jobs counts the write transactions in
+	// them, so Jobs/Batches is the mean group size.
+	Batches, Jobs uint64
+	// Reruns counts the groups run a second time, with a savepoint per
+	// write transaction, because one of them failed.
+	Reruns uint64
+	// QueueSeconds is the time write transactions spent waiting for the
+	// writer, summed; BatchSeconds the time the writer spent on groups.
+	QueueSeconds, BatchSeconds float64
+	// Waiting is the number of write transactions waiting for the writer
+	// now.
+	Waiting int
+}
+
+// WriterStatsReporter is implemented by stores that report WriterStats.
+type WriterStatsReporter interface {
+	WriterStats() WriterStats
+}
+
+// Unwrapper is implemented by stores that wrap another store (a read
+// cache, a holder of the data directory's lock) and pass every call on.
+type Unwrapper interface {
+	Unwrap() Store
+}
+
+// WriterStatsOf returns the WriterStats of s, or of the first store under
+// its wrappers that reports them, and whether one does.
+func WriterStatsOf(s Store) (WriterStats, bool) {
+	for s != nil {
+		if r, ok := s.(WriterStatsReporter); ok {
+			return r.WriterStats(), true
+		}
+		u, ok := s.(Unwrapper)
+		if !ok {
+			break
+		}
+		s = u.Unwrap()
+	}
+	return WriterStats{}, false
+}
+
 // Account is a local user.
 type Account struct {
 	UserID       string

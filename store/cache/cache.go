@@ -103,6 +103,9 @@ type Store struct {
 	interest *table[struct{}] // "viewer\x00target"
 }
 
+// Unwrap implements store.Unwrapper: the store under the cache.
+func (s *Store) Unwrap() store.Store { return s.Store }
+
 // New returns the cached store over inner. Closing it closes inner.
 func New(inner store.Store) *Store {
 	return &Store{

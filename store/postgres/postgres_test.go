@@ -213,3 +213,20 @@ func TestCrossSigningConflictAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterStats checks that the PostgreSQL store reports its write path
+// for /metrics: a write is one write transaction in at least one batch.
+func TestWriterStats(t *testing.T) {
+	s := open(t, pgtest.Start(t))
+	before, ok := store.WriterStatsOf(s)
+	if !ok {
+		t.Fatal("the PostgreSQL store reports no writer stats")
+	}
+	if err := s.CreateAccount(context.Background(), store.Account{UserID: "@stats:x"}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := store.WriterStatsOf(s)
+	if after.Jobs != before.Jobs+1 || after.Batches < before.Batches+1 || after.BatchSeconds <= before.BatchSeconds {
+		t.Errorf("writer stats: %+v before a write, %+v after", before, after)
+	}
+}

@@ -74,6 +74,9 @@ func (o *owned) Close() error {
 	return errors.Join(o.Store.Close(), o.lock.Close())
 }
 
+// Unwrap implements store.Unwrapper.
+func (o *owned) Unwrap() store.Store { return o.Store }
+
 // OpenUncached is Open without the read cache and without the lock: every
 // call reaches SQLite. Beside a running server it is only for writes the
 // server neither caches nor indexes (accounts).

@@ -10,7 +10,10 @@ import (
 	"vouch/store"
 )
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store               = (*DB)(nil)
+	_ store.WriterStatsReporter = (*DB)(nil)
+)
 
 // CreateAccount implements store.Accounts.
 func (db *DB) CreateAccount(ctx context.Context, a store.Account) error {

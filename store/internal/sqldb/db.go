@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"vouch/store"
 )
 
 // Dialect is everything that differs between SQL backends.
@@ -88,6 +91,8 @@ type DB struct {
 	// waiting counts the jobs submitted and not yet taken by the
 	// committer (tests wait on it to line a batch up).
 	waiting atomic.Int32
+	// stats counts what the committer did (WriterStats).
+	stats writerStats
 
 	// otk indexes unclaimed one-time key IDs where Dialect.OneProcess
 	// (nil elsewhere); see otk.go.
@@ -104,6 +109,27 @@ type job struct {
 	ctx  context.Context
 	fn   func(t *tx) error
 	done chan error
+	// submitted is when inTx handed the job over.
+	submitted time.Time
+}
+
+// writerStats are the committer's counters behind WriterStats, written by
+// the committer and read by metrics scrapes.
+type writerStats struct {
+	batches, jobs, reruns  atomic.Uint64
+	queueNanos, batchNanos atomic.Int64
+}
+
+// WriterStats implements store.WriterStatsReporter.
+func (db *DB) WriterStats() store.WriterStats {
+	return store.WriterStats{
+		Batches:      db.stats.batches.Load(),
+		Jobs:         db.stats.jobs.Load(),
+		Reruns:       db.stats.reruns.Load(),
+		QueueSeconds: time.Duration(db.stats.queueNanos.Load()).Seconds(),
+		BatchSeconds: time.Duration(db.stats.batchNanos.Load()).Seconds(),
+		Waiting:      int(db.waiting.Load()),
+	}
 }
 
 // maxBatch is the most write transactions committed together.
@@ -368,7 +394,7 @@ func (db *DB) inTx(ctx context.Context, fn func(t *tx) error) error {
 	if db.jobs == nil { // migrations, before the committer runs
 		return db.runTx(ctx, fn)
 	}
-	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1), submitted: time.Now()}
 	db.waiting.Add(1)
 	select {
 	case db.jobs <- j:
@@ -421,6 +447,11 @@ func (db *DB) committer() {
 				break drain
 			}
 		}
+		start := time.Now()
+		var queued time.Duration
+		for _, j := range batch {
+			queued += start.Sub(j.submitted)
+		}
 		if len(batch) == 1 {
 			err := first.ctx.Err()
 			if err == nil {
@@ -430,6 +461,10 @@ func (db *DB) committer() {
 		} else {
 			db.runBatch(batch)
 		}
+		db.stats.batches.Add(1)
+		db.stats.jobs.Add(uint64(len(batch)))
+		db.stats.queueNanos.Add(int64(queued))
+		db.stats.batchNanos.Add(int64(time.Since(start)))
 		db.prepareWriter()
 	}
 }
@@ -457,6 +492,7 @@ func (db *DB) runBatch(batch []*job) {
 	if db.runOptimistic(batch) {
 		return
 	}
+	db.stats.reruns.Add(1)
 	db.savepointBatches = savepointBatchesAfterFailure
 	db.runWithSavepoints(batch)
 }

@@ -113,6 +113,9 @@ func TestBatchRerunAfterFailingJob(t *testing.T) {
 	if runs[0] != 2 {
 		t.Errorf("a job before the failing one ran %d times, want 2 (optimistic run, then the rerun)", runs[0])
 	}
+	if s := db.WriterStats(); s.Reruns != 1 || s.Jobs < s.Batches || s.Waiting != 0 {
+		t.Errorf("writer stats after one rerun: %+v", s)
+	}
 	if deleted != 1 {
 		t.Errorf("DeleteDevices in a rerun batch reported %d devices, want 1", deleted)
 	}
@@ -148,5 +151,8 @@ func TestBatchRerunAfterFailingJob(t *testing.T) {
 	}
 	if runs[1] != 1 {
 		t.Errorf("after a failed optimistic run, a job ran %d times, want 1", runs[1])
+	}
+	if s := db.WriterStats(); s.Reruns != 1 {
+		t.Errorf("reruns %d after a batch run with savepoints straight away, want still 1", s.Reruns)
 	}
 }
