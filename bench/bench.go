@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"time"
+
+	"vouch/store"
 )
 
 // Mode says what a run measures.
@@ -57,6 +59,10 @@ type Config struct {
 	SignaturesPerRequest int
 	// VerifyDuration is how long the ed25519 baseline runs (0: 1.5 s).
 	VerifyDuration time.Duration
+	// WriterStats, when the server runs in this process, reads its
+	// store's writer counters (InProcessServer.WriterStats); each server
+	// phase then reports how busy the single writer was. Nil otherwise.
+	WriterStats func() (store.WriterStats, bool)
 	// Progress receives one human-readable line per step; nil for none.
 	Progress io.Writer
 }
@@ -161,6 +167,15 @@ type Result struct {
 	RSSBytes         int64  `json:"rss_bytes"`
 	RSSPeakBytes     int64  `json:"rss_peak_bytes"`
 	RSSOf            string `json:"rss_of"`
+	// WriterBusy, WriterBatchSize and WriterQueueMs describe the server's
+	// store writer over the phase, when Config.WriterStats reads it: the
+	// share of the phase it spent on group commits (near 1: the writer is
+	// the bound), the mean number of write transactions per group commit,
+	// and the mean time a write transaction waited for it. Absent for
+	// phases that wrote nothing.
+	WriterBusy      *float64 `json:"writer_busy,omitempty"`
+	WriterBatchSize *float64 `json:"writer_batch_size,omitempty"`
+	WriterQueueMs   *float64 `json:"writer_queue_ms,omitempty"`
 	// RatioToCeiling is this throughput over the ceiling's, for the
 	// server when the ceiling ran in the same run.
 	RatioToCeiling *float64 `json:"ratio_to_ceiling,omitempty"`
@@ -410,6 +425,11 @@ func runScenario(ctx context.Context, cfg Config, sc Scenario, pop *population, 
 func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWakePlan, e endpoint, isServer bool) (Result, error) {
 	defer e.hc.CloseIdleConnections()
 	var lr loadResult
+	var w0 store.WriterStats
+	writerOK := false
+	if isServer && cfg.WriterStats != nil {
+		w0, writerOK = cfg.WriterStats()
+	}
 	if sp != nil {
 		var err error
 		if lr, err = runSyncWake(ctx, e, sp, cfg.Duration, cfg.MaxRequests); err != nil {
@@ -471,8 +491,25 @@ func runOnce(ctx context.Context, cfg Config, sc Scenario, pl *plan, sp *syncWak
 	if lr.firstErr != nil {
 		r.FirstError = lr.firstErr.Error()
 	}
+	if writerOK {
+		w1, _ := cfg.WriterStats()
+		r.setWriter(w0, w1, lr.elapsed)
+	}
 	cfg.progress("%s against %s: %d requests, %d errors, %.0f/s, p50 %.3f ms, p99 %.3f ms", sc, against, r.Requests, r.Errors, r.ThroughputRPS, r.P50Ms, r.P99Ms)
 	return r, nil
+}
+
+// setWriter fills the writer fields from the counters before (w0) and
+// after (w1) a phase of length elapsed.
+func (r *Result) setWriter(w0, w1 store.WriterStats, elapsed time.Duration) {
+	batches, jobs := w1.Batches-w0.Batches, w1.Jobs-w0.Jobs
+	if batches == 0 || jobs == 0 || elapsed <= 0 {
+		return
+	}
+	busy := round3((w1.BatchSeconds - w0.BatchSeconds) / elapsed.Seconds())
+	size := round3(float64(jobs) / float64(batches))
+	queue := round3((w1.QueueSeconds - w0.QueueSeconds) * 1000 / float64(jobs))
+	r.WriterBusy, r.WriterBatchSize, r.WriterQueueMs = &busy, &size, &queue
 }
 
 // ratio returns a/b rounded, or nil when b is zero.

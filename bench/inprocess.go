@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"vouch/server"
+	"vouch/store"
 	"vouch/store/sqlite"
 )
 
@@ -20,6 +21,13 @@ type InProcessServer struct {
 	local   *LocalServer
 	closeDB func() error
 	dir     string
+	st      store.Store
+}
+
+// WriterStats reports the counters of the server's store writer
+// (store.WriterStatsOf); Config.WriterStats takes it.
+func (s *InProcessServer) WriterStats() (store.WriterStats, bool) {
+	return store.WriterStatsOf(s.st)
 }
 
 // BenchServerConfig returns the configuration of the in-process server:
@@ -67,7 +75,7 @@ func StartInProcessServer(ctx context.Context, log io.Writer) (*InProcessServer,
 		srv.Close()
 		return st.Close()
 	}
-	return &InProcessServer{URL: ls.URL, local: ls, closeDB: closeAll, dir: dir}, nil
+	return &InProcessServer{URL: ls.URL, local: ls, closeDB: closeAll, dir: dir, st: st}, nil
 }
 
 // Close stops the server, closes the store and removes the data directory.

@@ -23,6 +23,7 @@ func TestRunAgainstServer(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ServerURL = srv.URL
 	cfg.ServerInProcess = true
+	cfg.WriterStats = srv.WriterStats
 	cfg.Users, cfg.Devices, cfg.QueryUsers, cfg.Clients = 6, 2, 3, 3
 	cfg.SignaturesPerRequest = 4
 	cfg.Duration = 150 * time.Millisecond
@@ -47,6 +48,13 @@ func TestRunAgainstServer(t *testing.T) {
 		if i%2 == 1 {
 			if r.Against != "server" || r.RSSOf != cfg.rssOf("server") {
 				t.Errorf("result %d: %+v", i, r)
+			}
+			// Every upload is a write: the writer's figures are there
+			// and make sense.
+			if r.Scenario == string(KeysUpload) || r.Scenario == string(SignaturesUpload) {
+				if r.WriterBusy == nil || *r.WriterBusy <= 0 || *r.WriterBusy > 1.5 || *r.WriterBatchSize < 1 || *r.WriterQueueMs < 0 {
+					t.Errorf("%s: writer busy %v, batch size %v, queue %v ms", r.Scenario, r.WriterBusy, r.WriterBatchSize, r.WriterQueueMs)
+				}
 			}
 			if r.Scenario == string(SignaturesUpload) && r.RatioToVerifyBound == nil {
 				t.Error("signatures-upload without its verification bound")

@@ -98,13 +98,14 @@ and a "soak-summary": flat RSS means no per-request growth.`,
 					if !quiet {
 						log = cmd.ErrOrStderr()
 					}
-					url, stop, err := startBenchServer(ctx, log)
+					srv, stop, err := startBenchServer(ctx, log)
 					if err != nil {
 						return err
 					}
 					defer stop()
-					serverURL = url
+					serverURL = srv.URL
 					cfg.ServerInProcess = true
+					cfg.WriterStats = srv.WriterStats
 				}
 				cfg.ServerURL = serverURL
 			}
@@ -189,17 +190,17 @@ func printJSONLine(w io.Writer, v any) error {
 }
 
 // startBenchServer starts a key server in this process on a temporary data
-// directory and 127.0.0.1:0 and returns its URL and a function that stops
-// it and removes the directory. The server's warnings go to log.
-func startBenchServer(ctx context.Context, log io.Writer) (string, func(), error) {
+// directory and 127.0.0.1:0 and returns it and a function that stops it and
+// removes the directory. The server's warnings go to log.
+func startBenchServer(ctx context.Context, log io.Writer) (*bench.InProcessServer, func(), error) {
 	srv, err := bench.StartInProcessServer(ctx, log)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	stop := func() {
 		if err := srv.Close(); err != nil {
 			fmt.Fprintf(log, "vouch: %v\n", err)
 		}
 	}
-	return srv.URL, stop, nil
+	return srv, stop, nil
 }
