@@ -89,7 +89,8 @@ type DB struct {
 	stopped chan struct{}
 	closing sync.Once
 	// waiting counts the jobs submitted and not yet taken by the
-	// committer (tests wait on it to line a batch up).
+	// committer (WriterStats.Waiting; tests wait on it to line a batch
+	// up).
 	waiting atomic.Int32
 	// stats counts what the committer did (WriterStats).
 	stats writerStats
