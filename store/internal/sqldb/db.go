@@ -453,19 +453,25 @@ func (db *DB) committer() {
 		for _, j := range batch {
 			queued += start.Sub(j.submitted)
 		}
+		var errs []error
 		if len(batch) == 1 {
 			err := first.ctx.Err()
 			if err == nil {
 				err = db.runTx(first.ctx, first.fn)
 			}
-			first.done <- err
+			errs = []error{err}
 		} else {
-			db.runBatch(batch)
+			errs = db.runBatch(batch)
 		}
+		// The statistics are counted before any job hears its outcome, so
+		// that a write its caller has seen acknowledged is already in them.
 		db.stats.batches.Add(1)
 		db.stats.jobs.Add(uint64(len(batch)))
 		db.stats.queueNanos.Add(int64(queued))
 		db.stats.batchNanos.Add(int64(time.Since(start)))
+		for i, j := range batch {
+			j.done <- errs[i]
+		}
 		db.prepareWriter()
 	}
 }
@@ -483,19 +489,19 @@ const savepointBatchesAfterFailure = 8
 // them fails, that transaction is rolled back whole and the batch runs
 // again with a savepoint per job (runWithSavepoints), so that the failing
 // job alone is rolled back and the others commit. A job's function may
-// therefore run twice; inTx says what that asks of it.
-func (db *DB) runBatch(batch []*job) {
+// therefore run twice; inTx says what that asks of it. It returns each
+// job's outcome, in batch order.
+func (db *DB) runBatch(batch []*job) []error {
 	if db.savepointBatches > 0 {
 		db.savepointBatches--
-		db.runWithSavepoints(batch)
-		return
+		return db.runWithSavepoints(batch)
 	}
-	if db.runOptimistic(batch) {
-		return
+	if errs, ok := db.runOptimistic(batch); ok {
+		return errs
 	}
 	db.stats.reruns.Add(1)
 	db.savepointBatches = savepointBatchesAfterFailure
-	db.runWithSavepoints(batch)
+	return db.runWithSavepoints(batch)
 }
 
 // batchContext is the context of a batch's statements. The batch outlives
@@ -505,15 +511,14 @@ func (db *DB) runBatch(batch []*job) {
 var batchContext = context.Background()
 
 // runOptimistic runs batch in one transaction without savepoints. It
-// reports false, having rolled back and told no job anything, when a job
-// failed; otherwise it has reported every job's outcome.
-func (db *DB) runOptimistic(batch []*job) bool {
+// reports false, having rolled back, when a job failed; otherwise it
+// returns every job's outcome.
+func (db *DB) runOptimistic(batch []*job) ([]error, bool) {
 	ctx := batchContext
 	errs := make([]error, len(batch))
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		reportBatch(batch, errs, fmt.Errorf("%s: begin: %w", db.d.Name, err))
-		return true
+		return fillErrors(errs, fmt.Errorf("%s: begin: %w", db.d.Name, err)), true
 	}
 	t := &tx{db: db, ctx: ctx, t: sqlTx}
 	for i, j := range batch {
@@ -524,34 +529,32 @@ func (db *DB) runOptimistic(batch []*job) bool {
 			// Its error is found again, and reported, by the rerun.
 			t.rollbackOTKIndex()
 			sqlTx.Rollback() //nolint:errcheck // the rerun begins afresh; a broken connection fails it there
-			return false
+			return nil, false
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		t.rollbackOTKIndex()
-		reportBatch(batch, errs, fmt.Errorf("%s: commit: %w", db.d.Name, err))
-		return true
+		return fillErrors(errs, fmt.Errorf("%s: commit: %w", db.d.Name, err)), true
 	}
-	reportBatch(batch, errs, nil)
-	return true
+	return errs, true
 }
 
 // runWithSavepoints commits batch in one transaction, one savepoint each,
-// so that a failing job is rolled back alone.
-func (db *DB) runWithSavepoints(batch []*job) {
+// so that a failing job is rolled back alone. It returns each job's
+// outcome.
+func (db *DB) runWithSavepoints(batch []*job) []error {
 	ctx := batchContext
 	errs := make([]error, len(batch))
 	var t *tx
-	fail := func(err error) {
+	fail := func(err error) []error {
 		if t != nil {
 			t.rollbackOTKIndex()
 		}
-		reportBatch(batch, errs, err)
+		return fillErrors(errs, err)
 	}
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		fail(fmt.Errorf("%s: begin: %w", db.d.Name, err))
-		return
+		return fail(fmt.Errorf("%s: begin: %w", db.d.Name, err))
 	}
 	t = &tx{db: db, ctx: ctx, t: sqlTx}
 	for i, j := range batch {
@@ -560,39 +563,39 @@ func (db *DB) runWithSavepoints(batch []*job) {
 		}
 		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT vouch_job"); err != nil {
 			sqlTx.Rollback() //nolint:errcheck // reported through fail
-			fail(fmt.Errorf("%s: savepoint: %w", db.d.Name, err))
-			return
+			return fail(fmt.Errorf("%s: savepoint: %w", db.d.Name, err))
 		}
 		mark := len(t.otkChanged)
 		if errs[i] = j.fn(t); errs[i] != nil {
 			t.rollbackOTKJob(mark)
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT vouch_job"); err != nil {
 				sqlTx.Rollback() //nolint:errcheck // reported through fail
-				fail(fmt.Errorf("%s: rollback to savepoint: %w", db.d.Name, err))
-				return
+				return fail(fmt.Errorf("%s: rollback to savepoint: %w", db.d.Name, err))
 			}
 		}
 		if _, err := sqlTx.ExecContext(ctx, "RELEASE SAVEPOINT vouch_job"); err != nil {
 			sqlTx.Rollback() //nolint:errcheck // reported through fail
-			fail(fmt.Errorf("%s: release savepoint: %w", db.d.Name, err))
-			return
+			return fail(fmt.Errorf("%s: release savepoint: %w", db.d.Name, err))
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
-		fail(fmt.Errorf("%s: commit: %w", db.d.Name, err))
-		return
+		return fail(fmt.Errorf("%s: commit: %w", db.d.Name, err))
 	}
-	reportBatch(batch, errs, nil)
+	return errs
 }
 
-// reportBatch tells each job its own error, or err where it has none.
-func reportBatch(batch []*job, errs []error, err error) {
-	for i, j := range batch {
+// fillErrors gives err to every job in errs that has no error of its own,
+// and returns errs.
+func fillErrors(errs []error, err error) []error {
+	if err == nil {
+		return errs
+	}
+	for i := range errs {
 		if errs[i] == nil {
 			errs[i] = err
 		}
-		j.done <- errs[i]
 	}
+	return errs
 }
 
 func ignoreDone(err error) error {
