@@ -214,9 +214,11 @@ func TestUserAdd(t *testing.T) {
 	}
 }
 
-// TestServeKill9LosesNothing runs the real binary, acknowledges writes, kills
-// the process with SIGKILL and restarts it on the same data directory: every
-// acknowledged write is still there.
+// TestServeKill9LosesNothing runs the real binary, acknowledges writes
+// (account data, and one-time key top-ups that the journal acknowledges),
+// kills the process with SIGKILL and restarts it on the same data
+// directory: every acknowledged write is still there, and the keys are
+// handed out in upload order.
 func TestServeKill9LosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the vouch binary")
@@ -276,6 +278,15 @@ func TestServeKill9LosesNothing(t *testing.T) {
 			t.Fatalf("put: %d %s", code, body)
 		}
 	}
+	// One-time key top-ups: after the first, they are acknowledged from
+	// the one-time key journal, and killed before any fold.
+	for i := 0; i < 12; i++ {
+		if code, body := call("POST", base+"/_matrix/client/v3/keys/upload", reg.AccessToken,
+			fmt.Sprintf(`{"one_time_keys":{"curve25519:k%02d":"key%02d"}}`, i, i)); code != 200 || !strings.Contains(body, fmt.Sprintf(`"curve25519":%d`, i+1)) {
+			cmd.Process.Kill()
+			t.Fatalf("keys/upload %d: %d %s", i, code, body)
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +298,21 @@ func TestServeKill9LosesNothing(t *testing.T) {
 		code, body := call("GET", fmt.Sprintf("%s/_matrix/client/v3/user/@alice:localhost/account_data/m.n%d", base, i), reg.AccessToken, "")
 		if code != 200 || body != fmt.Sprintf(`{"n":%d}`, i) {
 			t.Fatalf("after kill -9, m.n%d: %d %s", i, code, body)
+		}
+	}
+	if code, body := call("POST", base+"/_matrix/client/v3/keys/upload", reg.AccessToken, `{}`); code != 200 || !strings.Contains(body, `"curve25519":12`) {
+		t.Fatalf("after kill -9, one-time key counts: %d %s", code, body)
+	}
+	var who struct {
+		DeviceID string `json:"device_id"`
+	}
+	_, body = call("GET", base+"/_matrix/client/v3/account/whoami", reg.AccessToken, "")
+	json.Unmarshal([]byte(body), &who)
+	for i := 0; i < 12; i++ {
+		code, body := call("POST", base+"/_matrix/client/v3/keys/claim", reg.AccessToken,
+			fmt.Sprintf(`{"one_time_keys":{"@alice:localhost":{%q:"curve25519"}}}`, who.DeviceID))
+		if code != 200 || !strings.Contains(body, fmt.Sprintf(`"curve25519:k%02d":"key%02d"`, i, i)) {
+			t.Fatalf("after kill -9, claim %d: %d %s", i, code, body)
 		}
 	}
 }

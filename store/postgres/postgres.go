@@ -100,7 +100,7 @@ func migrateLocked(ctx context.Context, cfg *pgx.ConnConfig, w, r *sql.DB) (*sql
 	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock($1)", MigrationLockKey); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMigrationLock, err)
 	}
-	db, err := sqldb.New(ctx, w, r, sqldb.Postgres)
+	db, err := sqldb.New(ctx, w, r, sqldb.Postgres, sqldb.Options{})
 	// Closing the session would release the lock too; unlocking explicitly
 	// reports a broken connection.
 	if _, uerr := lock.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", MigrationLockKey); uerr != nil && err == nil {

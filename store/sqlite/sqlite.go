@@ -15,6 +15,13 @@
 // or another, fails with ErrInUse until the first store is closed. Another
 // process may still add accounts through OpenUncached (vouch user add):
 // accounts are neither cached nor indexed.
+//
+// The store Open returns also keeps the one-time key journal,
+// JournalFileName beside the database (store/internal/sqldb): plain
+// one-time key top-ups are on disk there before they are acknowledged and
+// are folded into the database later, at the latest when the store next
+// opens. The journal is part of the data: a copy of the data directory
+// must include it.
 package sqlite
 
 import (
@@ -36,6 +43,9 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "vouch.db"
 
+// JournalFileName is the one-time key journal in the data directory.
+const JournalFileName = "vouch.db-otk-journal"
+
 // LockFileName is the file in the data directory that Open locks.
 const LockFileName = "vouch.lock"
 
@@ -56,7 +66,7 @@ func Open(ctx context.Context, dataDir string) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := OpenUncached(ctx, dataDir)
+	s, err := open(ctx, dataDir, sqldb.Options{OTKJournal: filepath.Join(dataDir, JournalFileName)})
 	if err != nil {
 		return nil, errors.Join(err, lock.Close())
 	}
@@ -77,10 +87,18 @@ func (o *owned) Close() error {
 // Unwrap implements store.Unwrapper.
 func (o *owned) Unwrap() store.Store { return o.Store }
 
-// OpenUncached is Open without the read cache and without the lock: every
-// call reaches SQLite. Beside a running server it is only for writes the
-// server neither caches nor indexes (accounts).
+// OpenUncached is Open without the read cache, the lock and the one-time
+// key journal: every call reaches SQLite. Beside a running server it is
+// only for writes the server neither caches nor indexes (accounts); it
+// neither reads nor folds the journal, so one-time key counts it reads may
+// miss top-ups a running server, or one that stopped without folding them,
+// holds there.
 func OpenUncached(ctx context.Context, dataDir string) (store.Store, error) {
+	return open(ctx, dataDir, sqldb.Options{})
+}
+
+// open opens the database in dataDir with o.
+func open(ctx context.Context, dataDir string, o sqldb.Options) (store.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: data dir: %w", err)
 	}
@@ -106,7 +124,7 @@ func OpenUncached(ctx context.Context, dataDir string) (store.Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxLifetime(0)
-	db, err := sqldb.New(ctx, w, r, sqldb.SQLite)
+	db, err := sqldb.New(ctx, w, r, sqldb.SQLite, o)
 	if err != nil {
 		return nil, errors.Join(err, w.Close(), r.Close())
 	}

@@ -98,6 +98,13 @@ type DB struct {
 	// otk indexes unclaimed one-time key IDs where Dialect.OneProcess
 	// (nil elsewhere); see otk.go.
 	otk *otkIndex
+	// journal is the one-time key journal (Options.OTKJournal), or nil;
+	// see otkjournal.go.
+	journal *otkJournal
+
+	// keepPendingOnClose makes Close leave the journal's pending records
+	// unfolded, as a crash would (tests).
+	keepPendingOnClose bool
 
 	// savepointBatches counts down the batches that still run with a
 	// savepoint per job after an optimistic run failed (runBatch); only
@@ -112,6 +119,9 @@ type job struct {
 	done chan error
 	// submitted is when inTx handed the job over.
 	submitted time.Time
+	// otk, when set, is a top-up the journal may take instead of running
+	// fn (otkjournal.go).
+	otk *journalUpload
 }
 
 // writerStats are the committer's counters behind WriterStats, written by
@@ -147,16 +157,48 @@ type stmtKey struct {
 // lengths produce distinct statements).
 const maxCachedStmts = 512
 
+// Options are a store's optional features.
+type Options struct {
+	// OTKJournal, when set, is the path of the one-time key journal
+	// (otkjournal.go): plain one-time key top-ups are then acknowledged
+	// once flushed there, and folded into the database later. Only for
+	// dialects with OneProcess, and only for the process that owns the
+	// database: the file is part of the data.
+	OTKJournal string
+
+	// foldDelay replaces the journal's foldDelay (tests).
+	foldDelay time.Duration
+}
+
 // New migrates the database to the newest schema version and returns the
 // store. writer must allow only the writes this process serializes; reader
 // may be the same pool.
-func New(ctx context.Context, writer, reader *sql.DB, d Dialect) (*DB, error) {
+func New(ctx context.Context, writer, reader *sql.DB, d Dialect, o Options) (*DB, error) {
 	db := &DB{w: writer, r: reader, d: d, stmts: map[stmtKey]*sql.Stmt{}, wstmts: map[string]*sql.Stmt{}, wpending: map[string]bool{}}
 	if d.OneProcess {
 		db.otk = newOTKIndex()
 	}
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
+	}
+	if o.OTKJournal != "" {
+		if !d.OneProcess {
+			return nil, fmt.Errorf("%s: a one-time key journal needs a database that one process owns", d.Name)
+		}
+		j, err := openOTKJournal(ctx, db, o.OTKJournal)
+		if err != nil {
+			return nil, err
+		}
+		j.foldDelay = foldDelay
+		if o.foldDelay > 0 {
+			j.foldDelay = o.foldDelay
+		}
+		db.journal = j
+		// What an earlier run left pending is folded before anything
+		// else runs.
+		if err := db.foldNow(); err != nil {
+			return nil, errors.Join(fmt.Errorf("one-time key journal: fold on opening: %w", err), j.close())
+		}
 	}
 	db.jobs = make(chan *job)
 	db.quit = make(chan struct{})
@@ -177,13 +219,17 @@ func (db *DB) Close() error {
 	for _, s := range db.wstmts {
 		s.Close()
 	}
+	var jerr error
+	if db.journal != nil {
+		jerr = db.journal.close()
+	}
 	db.mu.Lock()
 	for _, s := range db.stmts {
 		s.Close()
 	}
 	db.stmts = map[stmtKey]*sql.Stmt{}
 	db.mu.Unlock()
-	err := db.w.Close()
+	err := errors.Join(jerr, db.w.Close())
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
@@ -274,6 +320,9 @@ type tx struct {
 	// are dropped from the index if the transaction, or for otkChanged the
 	// job, fails.
 	otkTouched, otkChanged []deviceRef
+	// folded is how many pending journal records the transaction folded
+	// (foldJournal); commit removes them from pending.
+	folded int
 }
 
 // Statements inside a transaction run on the transaction's connection:
@@ -395,7 +444,12 @@ func (db *DB) inTx(ctx context.Context, fn func(t *tx) error) error {
 	if db.jobs == nil { // migrations, before the committer runs
 		return db.runTx(ctx, fn)
 	}
-	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1), submitted: time.Now()}
+	return db.submit(&job{ctx: ctx, fn: fn, done: make(chan error, 1), submitted: time.Now()})
+}
+
+// submit hands j to the committer and waits for its outcome.
+func (db *DB) submit(j *job) error {
+	ctx := j.ctx
 	db.waiting.Add(1)
 	select {
 	case db.jobs <- j:
@@ -417,27 +471,47 @@ func (db *DB) runTx(ctx context.Context, fn func(t *tx) error) error {
 		return fmt.Errorf("%s: begin: %w", db.d.Name, err)
 	}
 	t := &tx{db: db, ctx: ctx, t: sqlTx}
+	if err := t.foldJournal(); err != nil {
+		t.rollbackOTKIndex()
+		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
+	}
 	if err := fn(t); err != nil {
 		t.rollbackOTKIndex()
 		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if err := t.commit(); err != nil {
 		t.rollbackOTKIndex()
 		return fmt.Errorf("%s: commit: %w", db.d.Name, err)
 	}
 	return nil
 }
 
-// committer runs write jobs until Close.
+// committer runs write jobs until Close. With a journal it also folds the
+// pending records when foldRecords have gathered, when they have waited
+// foldDelay with no write transaction to fold them, and before it stops.
 func (db *DB) committer() {
 	defer close(db.stopped)
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
 	for {
+		var wait <-chan time.Time
+		if db.journal != nil && len(db.journal.pending) > 0 {
+			idle.Reset(db.journal.foldDelay)
+			wait = idle.C
+		}
 		var first *job
 		select {
 		case first = <-db.jobs:
+		case <-wait:
+			db.foldNow() //nolint:errcheck // what failed to fold stays pending for the next transaction
+			continue
 		case <-db.quit:
+			if db.journal != nil && len(db.journal.pending) > 0 && !db.keepPendingOnClose {
+				db.foldNow() //nolint:errcheck // what failed to fold is replayed from the journal at the next opening
+			}
 			return
 		}
+		idle.Stop()
 		batch := []*job{first}
 	drain:
 		for len(batch) < maxBatch {
@@ -453,15 +527,27 @@ func (db *DB) committer() {
 		for _, j := range batch {
 			queued += start.Sub(j.submitted)
 		}
+		// Top-ups the journal takes go first: the transaction that runs
+		// the rest then folds them (otkjournal.go).
+		rest, journaled := batch, []*job(nil)
+		var jerrs []error
+		if db.journal != nil && db.journal.err == nil {
+			rest, journaled = db.splitJournaled(batch)
+			if len(journaled) > 0 {
+				jerrs = db.appendJournaled(journaled)
+			}
+		}
 		var errs []error
-		if len(batch) == 1 {
-			err := first.ctx.Err()
+		switch len(rest) {
+		case 0:
+		case 1:
+			err := rest[0].ctx.Err()
 			if err == nil {
-				err = db.runTx(first.ctx, first.fn)
+				err = db.runTx(rest[0].ctx, rest[0].fn)
 			}
 			errs = []error{err}
-		} else {
-			errs = db.runBatch(batch)
+		default:
+			errs = db.runBatch(rest)
 		}
 		// The statistics are counted before any job hears its outcome, so
 		// that a write its caller has seen acknowledged is already in them.
@@ -469,8 +555,14 @@ func (db *DB) committer() {
 		db.stats.jobs.Add(uint64(len(batch)))
 		db.stats.queueNanos.Add(int64(queued))
 		db.stats.batchNanos.Add(int64(time.Since(start)))
-		for i, j := range batch {
+		for i, j := range journaled {
+			j.done <- jerrs[i]
+		}
+		for i, j := range rest {
 			j.done <- errs[i]
+		}
+		if db.journal != nil && len(db.journal.pending) >= foldRecords {
+			db.foldNow() //nolint:errcheck // what failed to fold stays pending for the next transaction
 		}
 		db.prepareWriter()
 	}
@@ -521,6 +613,11 @@ func (db *DB) runOptimistic(batch []*job) ([]error, bool) {
 		return fillErrors(errs, fmt.Errorf("%s: begin: %w", db.d.Name, err)), true
 	}
 	t := &tx{db: db, ctx: ctx, t: sqlTx}
+	if err := t.foldJournal(); err != nil {
+		t.rollbackOTKIndex()
+		sqlTx.Rollback() //nolint:errcheck // the error is the fold's
+		return fillErrors(errs, err), true
+	}
 	for i, j := range batch {
 		if errs[i] = j.ctx.Err(); errs[i] != nil {
 			continue
@@ -532,7 +629,7 @@ func (db *DB) runOptimistic(batch []*job) ([]error, bool) {
 			return nil, false
 		}
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if err := t.commit(); err != nil {
 		t.rollbackOTKIndex()
 		return fillErrors(errs, fmt.Errorf("%s: commit: %w", db.d.Name, err)), true
 	}
@@ -557,6 +654,10 @@ func (db *DB) runWithSavepoints(batch []*job) []error {
 		return fail(fmt.Errorf("%s: begin: %w", db.d.Name, err))
 	}
 	t = &tx{db: db, ctx: ctx, t: sqlTx}
+	if err := t.foldJournal(); err != nil {
+		sqlTx.Rollback() //nolint:errcheck // reported through fail
+		return fail(err)
+	}
 	for i, j := range batch {
 		if errs[i] = j.ctx.Err(); errs[i] != nil {
 			continue
@@ -578,7 +679,7 @@ func (db *DB) runWithSavepoints(batch []*job) []error {
 			return fail(fmt.Errorf("%s: release savepoint: %w", db.d.Name, err))
 		}
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if err := t.commit(); err != nil {
 		return fail(fmt.Errorf("%s: commit: %w", db.d.Name, err))
 	}
 	return errs

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"vouch/store"
 )
@@ -15,7 +16,7 @@ import (
 // UploadKeys implements store.DeviceKeys.
 func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]int, error) {
 	var counts map[string]int
-	err := db.inTx(ctx, func(t *tx) error {
+	fn := func(t *tx) error {
 		if u.DeviceKeys != nil {
 			if err := t.putDeviceKeys(u); err != nil {
 				return err
@@ -43,7 +44,23 @@ func (db *DB) UploadKeys(ctx context.Context, u store.KeysUpload) (map[string]in
 		}
 		counts, err = t.otkCounts(deviceRef{u.UserID, u.DeviceID})
 		return err
-	})
+	}
+	var err error
+	var ju *journalUpload
+	if db.journal != nil && db.jobs != nil {
+		ju, err = journalable(u)
+	}
+	if err == nil {
+		if ju != nil {
+			// The committer journals it or, when it cannot, runs fn.
+			err = db.submit(&job{ctx: ctx, fn: fn, otk: ju, done: make(chan error, 1), submitted: time.Now()})
+			if err == nil && ju.counts != nil {
+				counts = ju.counts
+			}
+		} else {
+			err = db.inTx(ctx, fn)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("upload keys for %s %s: %w", u.UserID, u.DeviceID, err)
 	}
@@ -118,7 +135,20 @@ func (db *DB) GetDeviceKeys(ctx context.Context, userIDs []string) (map[string][
 
 // OneTimeKeyCounts implements store.OneTimeKeys.
 func (db *DB) OneTimeKeyCounts(ctx context.Context, userID, deviceID string) (map[string]int, error) {
-	return countOTKs(db.query(ctx, countOTKsQuery, userID, deviceID))
+	j := db.journal
+	if j == nil {
+		return countOTKs(db.query(ctx, countOTKsQuery, userID, deviceID))
+	}
+	// The stored counts and the journal's pending keys, read so that a
+	// fold committing meanwhile is seen entirely or not at all.
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	counts, err := countOTKs(db.query(ctx, countOTKsQuery, userID, deviceID))
+	if err != nil {
+		return nil, err
+	}
+	j.addPendingCounts(deviceRef{userID, deviceID}, counts)
+	return counts, nil
 }
 
 // UnusedFallbackKeyTypes implements store.OneTimeKeys.

@@ -312,6 +312,17 @@ DROP TABLE one_time_keys;
 	CROSS JOIN LATERAL json_object_keys(convert_from(b.keys, 'UTF8')::json) WITH ORDINALITY AS k(key_id, ord)
 	WHERE k.ord > b.claimed;
 `,
+	// 10: on SQLite, the state of the one-time key journal (otkjournal.go):
+	// the ID that ties a journal file to this database and the number of
+	// the last record folded into it.
+	`
+{{ONLY sqlite}} CREATE TABLE otk_journal (
+	id INTEGER PRIMARY KEY CHECK (id = 0),
+	journal_id BLOB NOT NULL,
+	applied_lsn INTEGER NOT NULL
+);
+{{ONLY sqlite}} INSERT INTO otk_journal (id, journal_id, applied_lsn) VALUES (0, randomblob(16), 0);
+`,
 }
 
 // withoutRowIDOnly starts a migration statement that runs only on dialects

@@ -68,7 +68,7 @@ func TestMigrationUpgradeFromV3(t *testing.T) {
 		}
 	}
 
-	db, err := New(ctx, raw, raw, SQLite)
+	db, err := New(ctx, raw, raw, SQLite, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestMigration8Postgres(t *testing.T) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	db, err := New(ctx, raw, raw, Postgres)
+	db, err := New(ctx, raw, raw, Postgres, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestMigration9Postgres(t *testing.T) {
 	if _, err := raw.ExecContext(ctx, `INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n) VALUES ('@a:x', 'D1', 'signed_curve25519', 2), ('@a:x', 'D1', 'curve25519', 2), ('@a:x', 'D2', 'curve25519', 1)`); err != nil {
 		t.Fatal(err)
 	}
-	db, err := New(ctx, raw, raw, Postgres)
+	db, err := New(ctx, raw, raw, Postgres, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -491,7 +491,9 @@ func (t *tx) existingIndexedOTKs(dev deviceRef, m map[uint64]int64, ids []string
 	var seqs []int64
 	for _, id := range ids {
 		seq, ok := m[t.db.otk.hash(id)]
-		if seq == ambiguous {
+		if seq < 0 {
+			// ambiguous, or a journal record's pseudoSeq (not folded,
+			// which every transaction does first, so not expected here).
 			return false, nil
 		}
 		if ok && !slices.Contains(seqs, seq) {

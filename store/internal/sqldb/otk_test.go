@@ -107,21 +107,26 @@ var errInjected = errors.New("injected failure")
 // counts and the writer's in-memory index against a model. It runs with
 // the index (SQLite), with an index so small that it is emptied over and
 // over, without one (reading all of a device's batches, what an ambiguous
-// index entry falls back to), and on PostgreSQL (one_time_key_ids, whose
-// rows must be exactly the model's unclaimed key IDs).
+// index entry falls back to), on PostgreSQL (one_time_key_ids, whose
+// rows must be exactly the model's unclaimed key IDs), and with the
+// one-time key journal taking the top-ups it can (with the tiny index too,
+// and once reopened after a crash that left records unfolded).
 func TestOneTimeKeysAgainstModel(t *testing.T) {
-	for _, variant := range []string{"index", "tiny index", "no index", "postgres"} {
+	for _, variant := range []string{"index", "tiny index", "no index", "postgres", "journal", "journal, tiny index", "journal, reopened"} {
 		t.Run(variant, func(t *testing.T) {
 			ctx := context.Background()
 			var db *DB
+			dir := t.TempDir()
 			switch variant {
 			case "postgres":
 				db = openPostgresForTest(t)
+			case "journal", "journal, tiny index", "journal, reopened":
+				db = openJournaledForTest(t, dir)
 			default:
 				db = openSQLiteForTest(t)
 			}
 			switch variant {
-			case "tiny index":
+			case "tiny index", "journal, tiny index":
 				db.otk.limit = 8
 			case "no index":
 				db.otk = nil
@@ -145,6 +150,36 @@ func TestOneTimeKeysAgainstModel(t *testing.T) {
 			close(errs)
 			for err := range errs {
 				t.Error(err)
+			}
+			if db.journal != nil {
+				journaled := db.journal.nextLSN - 1
+				if journaled < 10 {
+					t.Errorf("only %d uploads went through the journal", journaled)
+				}
+				t.Logf("%d uploads journaled", journaled)
+			}
+			if variant == "journal, reopened" {
+				// Fresh uploads left pending, then a crash: the next
+				// opening folds them.
+				for _, dev := range devices {
+					// Loads the device into the index (and folds).
+					if _, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: dev}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for i, dev := range devices {
+					keys := []store.OneTimeKey{{KeyID: "curve25519:last" + dev, Algorithm: "curve25519", JSON: []byte(`"last"`)}}
+					if err := models[i].upload(keys); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: dev, OneTimeKeys: keys}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if n := pendingLen(db); n < len(devices) {
+					t.Fatalf("%d records pending before the crash, want at least %d", n, len(devices))
+				}
+				db = reopenAfterCrash(t, db, dir)
 			}
 			for i, dev := range devices {
 				checkOTKState(t, db, dev, models[i])

@@ -175,7 +175,7 @@ func openSQLiteForTest(t *testing.T) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := New(context.Background(), w, r, SQLite)
+	db, err := New(context.Background(), w, r, SQLite, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func openPostgresForTest(t *testing.T) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := New(context.Background(), raw, raw, Postgres)
+	db, err := New(context.Background(), raw, raw, Postgres, Options{})
 	if err != nil {
 		raw.Close()
 		t.Fatal(err)

@@ -1,0 +1,559 @@
+package sqldb
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"vouch/store"
+)
+
+// The one-time key journal (SQLite only; docs/storage.md, "The one-time key
+// journal").
+//
+// A plain top-up — an upload of nothing but one-time keys, at most
+// maxOTKBatch of them, of one algorithm, none of whose IDs the device
+// already has, for a device the writer's index holds — is acknowledged
+// once it is in an append-only file beside the database and that file has
+// been flushed to disk, instead of once a SQLite transaction holding it
+// has committed. The committer writes the top-ups of a group commit as one
+// write and one flush, which costs a fraction of a SQLite commit.
+//
+// The journaled uploads wait in memory (pending) and are folded into
+// one_time_key_batches and one_time_key_counts at the start of the next
+// SQLite write transaction, inside it, together with the number of the
+// last record folded (otk_journal.applied_lsn, migration 10). Because every
+// write transaction folds first, a claim, a device deletion or any other
+// write sees journaled keys exactly as if SQLite had stored them; the
+// committer also folds on its own when pending holds foldRecords records
+// or has waited foldDelay. Reads of the counts add the pending keys.
+//
+// When the store opens, the records after applied_lsn are folded before
+// anything else runs. A torn last write was never acknowledged and is
+// ignored; every acknowledged record lies before it.
+//
+// File layout: journalMagic, the database's 16-byte journal ID (from
+// otk_journal, so that a journal is never replayed into another database),
+// then records: a little-endian uint32 payload length, the payload's
+// CRC-32C, and the payload — uvarint LSN, then user ID, device ID,
+// algorithm and the batch's JSON object (as encodeOTKBatch writes it), each
+// as a uvarint length and bytes. LSNs increase by one per record. Once
+// everything in the file is folded the committer writes from the start
+// again; replay stops at the first record that is torn or does not carry a
+// higher LSN than the one before it (an older record left from before
+// that rewind).
+
+// journalMagic starts a one-time key journal file.
+const journalMagic = "vouchOTKjournal1"
+
+// journalHeaderSize is the magic and the journal ID.
+const journalHeaderSize = len(journalMagic) + 16
+
+// maxJournalRecord bounds a record's payload when reading (a batch of
+// maxOTKBatch keys is about 2 KB).
+const maxJournalRecord = 1 << 20
+
+// foldRecords is how many pending records make the committer fold them
+// without waiting for another write transaction. A fold costs the writer
+// some 30 µs per record, during which every write waits: 256 records keep
+// that wait near 10 ms.
+const foldRecords = 256
+
+// foldDelay is how long pending records wait for a write transaction to
+// fold them before the committer folds them on its own.
+const foldDelay = 200 * time.Millisecond
+
+// crc32c is the table of the records' checksums.
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// otkJournal is the open journal of a store. Only the committer writes it
+// and changes pending; readers of the counts take mu for reading.
+type otkJournal struct {
+	f    *os.File
+	path string
+	id   []byte
+	// off is where the next record is written; nextLSN its number.
+	off     int64
+	nextLSN uint64
+	// err, once set, stops further journaling (a failed write or flush
+	// leaves the file's state unknown); top-ups then go through SQLite.
+	err error
+	// buf is the committer's reusable write buffer.
+	buf []byte
+	// foldDelay is how long pending records wait before the committer
+	// folds them on its own (the constant foldDelay but in tests).
+	foldDelay time.Duration
+
+	// mu orders the counts' readers with a fold's commit: the committer
+	// holds it from just before committing a transaction that folded
+	// until it has removed the folded records from pending, so that a
+	// reader counts each key once (in SQLite or in pending).
+	mu      sync.RWMutex
+	pending []journalRecord
+	// pendingCounts are pending's keys per device and algorithm.
+	pendingCounts map[deviceRef]map[string]int
+}
+
+// journalRecord is one journaled upload.
+type journalRecord struct {
+	lsn  uint64
+	dev  deviceRef
+	alg  string
+	ids  []string // the keys' IDs, sorted (the batch's order)
+	blob []byte   // the batch's JSON object
+}
+
+// pseudoSeq is what the index records, in place of a batch seq, for the
+// keys of a record not folded yet: negative and distinct from ambiguous
+// and from every other record's.
+func (r *journalRecord) pseudoSeq() int64 { return -2 - int64(r.lsn) }
+
+// journalUpload is a top-up that may be journaled, carried by its job.
+type journalUpload struct {
+	dev   deviceRef
+	alg   string
+	ids   []string
+	blob  []byte
+	limit int
+	// counts is the answer when the committer journaled the upload (nil
+	// when it ran the job's SQL instead).
+	counts map[string]int
+}
+
+// journalable returns u as a top-up the journal may take, or nil: only
+// one-time keys, at most maxOTKBatch, one algorithm, distinct IDs.
+func journalable(u store.KeysUpload) (*journalUpload, error) {
+	if u.DeviceKeys != nil || len(u.FallbackKeys) > 0 || len(u.OneTimeKeys) == 0 || len(u.OneTimeKeys) > maxOTKBatch {
+		return nil, nil
+	}
+	keys := slices.Clone(u.OneTimeKeys)
+	slices.SortFunc(keys, func(a, b store.OneTimeKey) int { return strings.Compare(a.KeyID, b.KeyID) })
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		if k.Algorithm != keys[0].Algorithm || (i > 0 && k.KeyID == keys[i-1].KeyID) {
+			return nil, nil
+		}
+		ids[i] = k.KeyID
+	}
+	blob, err := encodeOTKBatch(keys)
+	if err != nil {
+		return nil, err
+	}
+	return &journalUpload{dev: deviceRef{u.UserID, u.DeviceID}, alg: keys[0].Algorithm, ids: ids, blob: blob, limit: u.MaxUnclaimed}, nil
+}
+
+// openOTKJournal opens (creating it when missing) the journal at path for
+// db, whose migrations have run, and makes the records it holds beyond the
+// database's applied LSN pending.
+func openOTKJournal(ctx context.Context, db *DB, path string) (*otkJournal, error) {
+	var id []byte
+	var applied int64
+	if err := db.w.QueryRowContext(ctx, `SELECT journal_id, applied_lsn FROM otk_journal WHERE id = 0`).Scan(&id, &applied); err != nil {
+		return nil, fmt.Errorf("one-time key journal: read state: %w", err)
+	}
+	if len(id) != 16 {
+		return nil, fmt.Errorf("one-time key journal: journal ID of %d bytes", len(id))
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("one-time key journal: %w", err)
+	}
+	j := &otkJournal{f: f, path: path, id: id, pendingCounts: map[deviceRef]map[string]int{}}
+	if err := j.load(uint64(applied)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// load reads the file: it writes the header into an empty one, checks it
+// otherwise, and makes the records after applied pending.
+func (j *otkJournal) load(applied uint64) error {
+	data, err := io.ReadAll(j.f)
+	if err != nil {
+		return fmt.Errorf("one-time key journal: read: %w", err)
+	}
+	j.nextLSN = applied + 1
+	if len(data) == 0 {
+		hdr := append([]byte(journalMagic), j.id...)
+		if _, err := j.f.WriteAt(hdr, 0); err != nil {
+			return fmt.Errorf("one-time key journal: %w", err)
+		}
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("one-time key journal: %w", err)
+		}
+		if err := syncDir(filepath.Dir(j.path)); err != nil {
+			return fmt.Errorf("one-time key journal: %w", err)
+		}
+		j.off = int64(journalHeaderSize)
+		return nil
+	}
+	if len(data) < journalHeaderSize || string(data[:len(journalMagic)]) != journalMagic {
+		return fmt.Errorf("one-time key journal %s: not a journal file", j.path)
+	}
+	if !bytes.Equal(data[len(journalMagic):journalHeaderSize], j.id) {
+		return fmt.Errorf("one-time key journal %s: belongs to another database", j.path)
+	}
+	recs, end := parseJournal(data[journalHeaderSize:])
+	j.off = int64(journalHeaderSize + end)
+	for _, r := range recs {
+		if r.lsn > applied {
+			j.addPending(r)
+		}
+		j.nextLSN = max(j.nextLSN, r.lsn+1)
+	}
+	if len(j.pending) == 0 {
+		j.off = int64(journalHeaderSize)
+	}
+	return nil
+}
+
+// parseJournal returns the records of data (the file after its header) up
+// to the first torn one or the first whose LSN does not follow the one
+// before it, and where they end.
+func parseJournal(data []byte) ([]journalRecord, int) {
+	var out []journalRecord
+	off := 0
+	for len(data)-off >= 8 {
+		n := binary.LittleEndian.Uint32(data[off:])
+		sum := binary.LittleEndian.Uint32(data[off+4:])
+		if n == 0 || n > maxJournalRecord || uint64(len(data)-off-8) < uint64(n) {
+			break
+		}
+		payload := data[off+8 : off+8+int(n)]
+		if crc32.Checksum(payload, crc32c) != sum {
+			break
+		}
+		r, ok := decodeJournalRecord(payload)
+		if !ok || (len(out) > 0 && r.lsn != out[len(out)-1].lsn+1) {
+			break
+		}
+		out = append(out, r)
+		off += 8 + int(n)
+	}
+	return out, off
+}
+
+// appendJournalRecord appends r's framed record to b.
+func appendJournalRecord(b []byte, r *journalRecord) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
+	b = binary.AppendUvarint(b, r.lsn)
+	for _, s := range []string{r.dev.user, r.dev.device, r.alg} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.blob)))
+	b = append(b, r.blob...)
+	payload := b[start+8:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(payload, crc32c))
+	return b
+}
+
+// decodeJournalRecord parses a record's payload; the key IDs come from
+// its batch.
+func decodeJournalRecord(p []byte) (journalRecord, bool) {
+	var r journalRecord
+	lsn, n := binary.Uvarint(p)
+	if n <= 0 || lsn == 0 {
+		return r, false
+	}
+	r.lsn = lsn
+	p = p[n:]
+	var fields [4][]byte
+	for i := range fields {
+		l, n := binary.Uvarint(p)
+		if n <= 0 || uint64(len(p)-n) < l {
+			return r, false
+		}
+		fields[i] = p[n : n+int(l)]
+		p = p[n+int(l):]
+	}
+	if len(p) != 0 {
+		return r, false
+	}
+	r.dev = deviceRef{string(fields[0]), string(fields[1])}
+	r.alg = string(fields[2])
+	r.blob = bytes.Clone(fields[3])
+	keys, err := decodeOTKBatch(r.blob)
+	if err != nil || len(keys) == 0 || len(keys) > maxOTKBatch {
+		return r, false
+	}
+	r.ids = make([]string, len(keys))
+	for i, k := range keys {
+		r.ids[i] = k.id
+	}
+	return r, true
+}
+
+// addPending records r as pending (mu held, or no reader yet).
+func (j *otkJournal) addPending(r journalRecord) {
+	j.pending = append(j.pending, r)
+	c := j.pendingCounts[r.dev]
+	if c == nil {
+		c = map[string]int{}
+		j.pendingCounts[r.dev] = c
+	}
+	c[r.alg] += len(r.ids)
+}
+
+// addPendingCounts adds the pending keys of dev to counts.
+func (j *otkJournal) addPendingCounts(dev deviceRef, counts map[string]int) {
+	for alg, n := range j.pendingCounts[dev] {
+		counts[alg] += n
+	}
+}
+
+// splitJournaled takes out of batch the jobs the journal may take (their
+// devices indexed, their IDs new to the device and to the batch, within
+// the unclaimed limit) and returns the rest and them. Only the committer
+// calls it.
+func (db *DB) splitJournaled(batch []*job) (rest, journaled []*job) {
+	x := db.otk
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	type claimed struct {
+		hashes map[uint64]bool
+		added  int
+	}
+	var inBatch map[deviceRef]*claimed
+	for _, jb := range batch {
+		ju := jb.otk
+		if ju == nil || jb.ctx.Err() != nil {
+			rest = append(rest, jb)
+			continue
+		}
+		d, ok := x.devices[ju.dev]
+		if !ok {
+			// Loading the device needs a transaction: SQL it is.
+			rest = append(rest, jb)
+			continue
+		}
+		c := inBatch[ju.dev]
+		fresh := true
+		for _, id := range ju.ids {
+			h := x.hash(id)
+			if _, dup := d.ids[h]; dup || (c != nil && c.hashes[h]) {
+				fresh = false
+				break
+			}
+		}
+		if fresh && ju.limit > 0 {
+			total := len(ju.ids)
+			if c != nil {
+				total += c.added
+			}
+			for _, n := range d.counts {
+				total += n
+			}
+			fresh = total <= ju.limit
+		}
+		if !fresh {
+			rest = append(rest, jb)
+			continue
+		}
+		if c == nil {
+			if inBatch == nil {
+				inBatch = map[deviceRef]*claimed{}
+			}
+			c = &claimed{hashes: map[uint64]bool{}}
+			inBatch[ju.dev] = c
+		}
+		for _, id := range ju.ids {
+			c.hashes[x.hash(id)] = true
+		}
+		c.added += len(ju.ids)
+		journaled = append(journaled, jb)
+	}
+	return rest, journaled
+}
+
+// appendJournaled writes the jobs' uploads as records, flushes the file,
+// makes them pending and indexes their keys, and returns each job's
+// outcome. Only the committer calls it.
+func (db *DB) appendJournaled(jobs []*job) []error {
+	j := db.journal
+	errs := make([]error, len(jobs))
+	recs := make([]journalRecord, len(jobs))
+	j.buf = j.buf[:0]
+	for i, jb := range jobs {
+		ju := jb.otk
+		recs[i] = journalRecord{lsn: j.nextLSN + uint64(i), dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
+		j.buf = appendJournalRecord(j.buf, &recs[i])
+	}
+	_, err := j.f.WriteAt(j.buf, j.off)
+	if err == nil {
+		err = syncData(j.f)
+	}
+	if err != nil {
+		// Whether the records reached the disk is unknown: stop
+		// journaling, and answer as a failed commit would.
+		j.err = err
+		for i := range errs {
+			errs[i] = fmt.Errorf("one-time key journal: %w", err)
+		}
+		return errs
+	}
+	j.off += int64(len(j.buf))
+	j.nextLSN += uint64(len(jobs))
+	if cap(j.buf) > 64<<10 {
+		j.buf = nil
+	}
+	j.mu.Lock()
+	for _, r := range recs {
+		j.addPending(r)
+	}
+	j.mu.Unlock()
+	x := db.otk
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i, jb := range jobs {
+		ju := jb.otk
+		d := x.devices[ju.dev]
+		if d == nil {
+			// splitJournaled found it and only the committer drops
+			// devices, so this does not happen; were it to, the keys
+			// are stored and an identical retry is accepted.
+			errs[i] = errors.New("one-time key journal: device left the index")
+			continue
+		}
+		for _, id := range ju.ids {
+			x.add(d, ju.alg, id, recs[i].pseudoSeq())
+		}
+		counts := make(map[string]int, len(d.counts))
+		for alg, n := range d.counts {
+			if n > 0 {
+				counts[alg] = n
+			}
+		}
+		ju.counts = counts
+	}
+	return errs
+}
+
+// foldJournal writes the pending records into the transaction: each
+// record becomes a batch row (unless its device is gone, in which case
+// its keys went with the device), the counts grow, the index's entries
+// for its keys get the row's seq, and applied_lsn moves to the last
+// record. commit then removes them from pending.
+func (t *tx) foldJournal() error {
+	j := t.db.journal
+	if j == nil || len(j.pending) == 0 {
+		return nil
+	}
+	n := len(j.pending)
+	added := map[deviceRef]map[string]int{}
+	for i := range n {
+		r := &j.pending[i]
+		res, err := t.exec(`INSERT INTO one_time_key_batches (user_id, device_id, algorithm, n, claimed, keys)
+			SELECT ?, ?, ?, ?, 0, ? WHERE EXISTS (SELECT 1 FROM devices WHERE user_id = ? AND device_id = ?)`,
+			r.dev.user, r.dev.device, r.alg, len(r.ids), r.blob, r.dev.user, r.dev.device)
+		if err != nil {
+			return fmt.Errorf("fold one-time key journal: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			continue
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("fold one-time key journal: %w", err)
+		}
+		if added[r.dev] == nil {
+			added[r.dev] = map[string]int{}
+		}
+		added[r.dev][r.alg] += len(r.ids)
+		x := t.db.otk
+		x.mu.Lock()
+		if d, ok := x.devices[r.dev]; ok {
+			pseudo := r.pseudoSeq()
+			for _, id := range r.ids {
+				if h := x.hash(id); d.ids[h] == pseudo {
+					d.ids[h] = seq
+				}
+			}
+		}
+		x.mu.Unlock()
+		t.change(r.dev)
+	}
+	devs := slices.SortedFunc(maps.Keys(added), func(a, b deviceRef) int {
+		if c := strings.Compare(a.user, b.user); c != 0 {
+			return c
+		}
+		return strings.Compare(a.device, b.device)
+	})
+	for _, dev := range devs {
+		for _, alg := range sortedKeys(added[dev]) {
+			if _, err := t.exec(`INSERT INTO one_time_key_counts (user_id, device_id, algorithm, n) VALUES (?, ?, ?, ?)
+				ON CONFLICT (user_id, device_id, algorithm) DO UPDATE SET n = one_time_key_counts.n + excluded.n`,
+				dev.user, dev.device, alg, added[dev][alg]); err != nil {
+				return fmt.Errorf("fold one-time key journal: %w", err)
+			}
+		}
+	}
+	if _, err := t.exec(`UPDATE otk_journal SET applied_lsn = ? WHERE id = 0`, int64(j.pending[n-1].lsn)); err != nil {
+		return fmt.Errorf("fold one-time key journal: %w", err)
+	}
+	t.folded = n
+	return nil
+}
+
+// commit commits the transaction; when it folded journal records, it does
+// so under the journal's lock and then removes them from pending.
+func (t *tx) commit() error {
+	j := t.db.journal
+	if j == nil || t.folded == 0 {
+		return t.t.Commit()
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := t.t.Commit(); err != nil {
+		return err
+	}
+	for _, r := range j.pending[:t.folded] {
+		c := j.pendingCounts[r.dev]
+		if c[r.alg] -= len(r.ids); c[r.alg] <= 0 {
+			delete(c, r.alg)
+		}
+		if len(c) == 0 {
+			delete(j.pendingCounts, r.dev)
+		}
+	}
+	j.pending = slices.Delete(j.pending, 0, t.folded)
+	if len(j.pending) == 0 {
+		// Everything in the file is folded: write from the start again.
+		j.off = int64(journalHeaderSize)
+	}
+	return nil
+}
+
+// foldNow folds the pending records in a transaction of their own.
+func (db *DB) foldNow() error {
+	return db.runTx(batchContext, func(*tx) error { return nil })
+}
+
+// close closes the file.
+func (j *otkJournal) close() error {
+	return j.f.Close()
+}
+
+// syncDir flushes a directory, so that a file created in it survives a
+// crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}

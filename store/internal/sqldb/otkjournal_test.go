@@ -1,0 +1,461 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"vouch/store"
+)
+
+// openJournaledForTest opens a SQLite store in dir with its one-time key
+// journal beside the database.
+func openJournaledForTest(t *testing.T, dir string) *DB {
+	t.Helper()
+	db, err := openJournaled(dir, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close() //nolint:errcheck // test cleanup; may be closed already
+	})
+	return db
+}
+
+// openJournaled opens the store in dir, its idle folds foldDelay apart.
+func openJournaled(dir string, foldDelay time.Duration) (*DB, error) {
+	path := filepath.Join(dir, "j.db")
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := New(context.Background(), w, r, SQLite, Options{OTKJournal: filepath.Join(dir, "j.db-otk-journal"), foldDelay: foldDelay})
+	if err != nil {
+		return nil, errors.Join(err, w.Close(), r.Close())
+	}
+	return db, nil
+}
+
+// reopenAfterCrash closes db leaving its pending journal records unfolded,
+// as a crash would, and opens the store in dir again.
+func reopenAfterCrash(t *testing.T, db *DB, dir string) *DB {
+	t.Helper()
+	db.keepPendingOnClose = true
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openJournaledForTest(t, dir)
+}
+
+func topUp(t *testing.T, db *DB, dev string, ids ...string) map[string]int {
+	t.Helper()
+	keys := make([]store.OneTimeKey, len(ids))
+	for i, id := range ids {
+		keys[i] = store.OneTimeKey{KeyID: "c:" + id, Algorithm: "c", JSON: fmt.Appendf(nil, `{"key":%q}`, id)}
+	}
+	counts, err := db.UploadKeys(context.Background(), store.KeysUpload{UserID: "@a:x", DeviceID: dev, OneTimeKeys: keys})
+	if err != nil {
+		t.Fatalf("upload %v: %v", ids, err)
+	}
+	return counts
+}
+
+func claimID(t *testing.T, db *DB, dev string) string {
+	t.Helper()
+	got, err := db.ClaimKeys(context.Background(), map[string]map[string]string{"@a:x": {dev: "c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range got["@a:x"][dev] {
+		return strings.TrimPrefix(id, "c:")
+	}
+	return ""
+}
+
+func storedCounts(t *testing.T, db *DB, dev string) map[string]int {
+	t.Helper()
+	counts, err := db.OneTimeKeyCounts(context.Background(), "@a:x", dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return counts
+}
+
+// TestJournalTopUps checks the journal's path end to end: a device's first
+// upload goes through SQLite (it loads the device), the next ones are
+// journaled (pending, counted, not yet in one_time_key_batches), a reused
+// ID with other content is still refused, and a claim folds the pending
+// records first and hands the keys out in upload order.
+func TestJournalTopUps(t *testing.T) {
+	db := openJournaledForTest(t, t.TempDir())
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a1", "a2")
+	if pendingLen(db) != 0 {
+		t.Fatalf("the device's first upload was journaled")
+	}
+	if got := topUp(t, db, "D", "b2", "b1"); got["c"] != 4 {
+		t.Fatalf("journaled upload answered %v, want c: 4", got)
+	}
+	topUp(t, db, "D", "c1")
+	if n := pendingLen(db); n != 2 {
+		t.Fatalf("%d records pending, want 2", n)
+	}
+	var rows int
+	if err := db.r.QueryRow(`SELECT COUNT(*) FROM one_time_key_batches`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Fatalf("%d batch rows before folding, want 1", rows)
+	}
+	if got := storedCounts(t, db, "D"); got["c"] != 5 {
+		t.Fatalf("counts %v with two records pending, want c: 5", got)
+	}
+	_, err := db.UploadKeys(context.Background(), store.KeysUpload{UserID: "@a:x", DeviceID: "D",
+		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:b1", Algorithm: "c", JSON: []byte(`"other"`)}}})
+	if !errors.Is(err, store.ErrOneTimeKeyExists) {
+		t.Fatalf("pending ID reused with other content: %v", err)
+	}
+	// An identical re-upload of a pending key is accepted and adds nothing.
+	if got := topUp(t, db, "D", "b1"); got["c"] != 5 {
+		t.Fatalf("identical re-upload answered %v, want c: 5", got)
+	}
+	var order []string
+	for range 5 {
+		order = append(order, claimID(t, db, "D"))
+	}
+	if want := "a1 a2 b1 b2 c1"; strings.Join(order, " ") != want {
+		t.Errorf("claimed %v, want %s", order, want)
+	}
+	if claimID(t, db, "D") != "" {
+		t.Error("a sixth key was handed out")
+	}
+	if pendingLen(db) != 0 || db.journal.off != int64(journalHeaderSize) {
+		t.Errorf("after folding: %d pending, writing at %d", pendingLen(db), db.journal.off)
+	}
+	var applied int64
+	if err := db.r.QueryRow(`SELECT applied_lsn FROM otk_journal`).Scan(&applied); err != nil || applied != 2 {
+		t.Errorf("applied_lsn %d (%v), want 2", applied, err)
+	}
+}
+
+// TestJournalReplayAfterCrash checks that records left unfolded by a crash
+// are folded when the store opens again, once: the keys are claimable in
+// order, counted once, and a torn record after them (a write that was never
+// acknowledged) is ignored.
+func TestJournalReplayAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "D", "E")
+	topUp(t, db, "D", "a")
+	topUp(t, db, "E", "e")
+	topUp(t, db, "D", "b")
+	topUp(t, db, "D", "c", "d")
+	if n := pendingLen(db); n != 2 {
+		t.Fatalf("%d records pending, want 2", n)
+	}
+	db = reopenAfterCrash(t, db, dir)
+	if got := storedCounts(t, db, "D"); got["c"] != 4 {
+		t.Fatalf("counts after replay %v, want c: 4", got)
+	}
+	// Crash again with nothing pending: nothing is folded twice.
+	db = reopenAfterCrash(t, db, dir)
+	if got := storedCounts(t, db, "D"); got["c"] != 4 {
+		t.Fatalf("counts after a second opening %v, want c: 4", got)
+	}
+	topUp(t, db, "D", "x") // loads D
+	topUp(t, db, "D", "y") // journaled
+	if n := pendingLen(db); n != 1 {
+		t.Fatalf("%d records pending, want 1", n)
+	}
+	path := db.journal.path
+	db.keepPendingOnClose = true
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A torn write after the last acknowledged record.
+	torn := appendJournalRecord(nil, &journalRecord{lsn: 99, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`{"c:z":"z"}`)})
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(torn[:len(torn)-3]); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	db = openJournaledForTest(t, dir)
+	var order []string
+	for range 7 {
+		order = append(order, claimID(t, db, "D"))
+	}
+	if want := "a b c d x y "; strings.Join(order, " ") != want {
+		t.Errorf("claimed %q, want %q", strings.Join(order, " "), want)
+	}
+	if got := claimID(t, db, "E"); got != "e" {
+		t.Errorf("E's key %q, want e", got)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("journal file mode %v (%v), want 0600", fi.Mode(), err)
+	}
+}
+
+// TestJournalOfAnotherDatabase checks that a journal file is never replayed
+// into a database it does not belong to.
+func TestJournalOfAnotherDatabase(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	dbA := openJournaledForTest(t, a)
+	addDevices(t, dbA, "D")
+	topUp(t, dbA, "D", "1")
+	topUp(t, dbA, "D", "2")
+	dbA.keepPendingOnClose = true
+	dbA.Close()
+	dbB := openJournaledForTest(t, b)
+	dbB.Close()
+	data, err := os.ReadFile(filepath.Join(a, "j.db-otk-journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "j.db-otk-journal"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := openJournaled(b, time.Hour); err == nil || !strings.Contains(err.Error(), "another database") {
+		if db != nil {
+			db.Close()
+		}
+		t.Fatalf("opening with another database's journal: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "j.db-otk-journal"), []byte("not a journal at all, just text"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := openJournaled(b, time.Hour); err == nil {
+		db.Close()
+		t.Fatal("opened with a file that is not a journal")
+	}
+}
+
+// TestJournalDeviceDeleted checks that the keys of a pending record go
+// with their device: deleting it folds them first, and a device created
+// again with the same ID starts with none.
+func TestJournalDeviceDeleted(t *testing.T) {
+	ctx := context.Background()
+	db := openJournaledForTest(t, t.TempDir())
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a")
+	topUp(t, db, "D", "b")
+	if pendingLen(db) != 1 {
+		t.Fatal("second upload not journaled")
+	}
+	if _, err := db.DeleteDevices(ctx, "@a:x", []string{"D"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LoginDevice(ctx, store.Device{UserID: "@a:x", DeviceID: "D"}, []byte("tokD2")); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedCounts(t, db, "D"); len(got) != 0 {
+		t.Errorf("new device's counts %v, want none", got)
+	}
+	if id := claimID(t, db, "D"); id != "" {
+		t.Errorf("new device handed out %q", id)
+	}
+}
+
+// TestJournalRecordForGoneDevice checks the fold of a record whose device
+// no longer exists (it was journaled after the deletion committed): its
+// keys are dropped and the fold, and the transaction carrying it, succeed.
+func TestJournalRecordForGoneDevice(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "D", "E")
+	topUp(t, db, "D", "a")
+	topUp(t, db, "E", "e1")
+	topUp(t, db, "D", "b")
+	topUp(t, db, "E", "e2")
+	if pendingLen(db) != 2 {
+		t.Fatal("uploads not journaled")
+	}
+	db.keepPendingOnClose = true
+	db.Close()
+	// Delete D behind the journal's back, as if the record had been
+	// written after the deletion.
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "j.db")+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`DELETE FROM devices WHERE device_id = 'D'`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db = openJournaledForTest(t, dir)
+	if got := storedCounts(t, db, "E"); got["c"] != 2 {
+		t.Errorf("E's counts %v, want c: 2", got)
+	}
+	var rows int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM one_time_key_batches WHERE device_id = 'D'`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("%d batch rows of the gone device (%v)", rows, err)
+	}
+}
+
+// TestParseJournal checks the reader against torn and stale records: it
+// keeps the records up to the first damaged one, and stops where an older
+// record left from before a rewind follows the newer ones.
+func TestParseJournal(t *testing.T) {
+	rec := func(lsn uint64, id string) []byte {
+		return appendJournalRecord(nil, &journalRecord{lsn: lsn, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: fmt.Appendf(nil, `{"c:%s":{"key":"%s"}}`, id, id)})
+	}
+	cat := func(parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	flip := func(b []byte, i int) []byte {
+		b = append([]byte(nil), b...)
+		b[i] ^= 1
+		return b
+	}
+	r7, r8, r9 := rec(7, "g"), rec(8, "h"), rec(9, "i")
+	for _, c := range []struct {
+		name string
+		data []byte
+		want []uint64
+	}{
+		{"empty", nil, nil},
+		{"three", cat(r7, r8, r9), []uint64{7, 8, 9}},
+		{"torn last", cat(r7, r8, r9[:len(r9)-1]), []uint64{7, 8}},
+		{"torn header", cat(r7, r8[:5]), []uint64{7}},
+		{"bad checksum", cat(r7, flip(r8, len(r8)-2), r9), []uint64{7}},
+		{"older after newer", cat(r8, r9, rec(3, "c"), rec(4, "d")), []uint64{8, 9}},
+		{"gap", cat(r7, r9), []uint64{7}},
+		{"zeros", cat(r7, make([]byte, 64)), []uint64{7}},
+		{"not a batch", cat(appendJournalRecord(nil, &journalRecord{lsn: 7, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`[1]`)})), nil},
+	} {
+		recs, end := parseJournal(c.data)
+		var got []uint64
+		size := 0
+		for _, r := range recs {
+			got = append(got, r.lsn)
+			size += len(rec(r.lsn, string(rune('a'+r.lsn-1))))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) || end != size {
+			t.Errorf("%s: records %v ending at %d, want %v ending at %d", c.name, got, end, c.want, size)
+		}
+		for _, r := range recs {
+			if r.dev != (deviceRef{"@a:x", "D"}) || r.alg != "c" || len(r.ids) != 1 || r.ids[0] != "c:"+string(rune('a'+r.lsn-1)) {
+				t.Errorf("%s: record %+v", c.name, r)
+			}
+		}
+	}
+}
+
+// TestJournalFoldsOnItsOwn checks the committer's own folds: once
+// foldRecords records are pending, and after foldDelay without another
+// write transaction.
+func TestJournalFoldsOnItsOwn(t *testing.T) {
+	db, err := openJournaled(t.TempDir(), 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "first")
+	for i := range foldRecords {
+		topUp(t, db, "D", fmt.Sprintf("k%04d", i))
+	}
+	// The 256th record made the committer fold after answering.
+	waitFor(t, func() bool { return pendingLen(db) == 0 })
+	topUp(t, db, "D", "late")
+	if pendingLen(db) != 1 {
+		t.Fatal("upload not journaled")
+	}
+	waitFor(t, func() bool { return pendingLen(db) == 0 })
+	want := map[string]int{"c": foldRecords + 2}
+	if got := storedCounts(t, db, "D"); !maps.Equal(got, want) {
+		t.Errorf("counts %v, want %v", got, want)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a minute.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in a minute")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// pendingLen reads the number of pending records under the journal's lock
+// (the committer changes it).
+func pendingLen(db *DB) int {
+	db.journal.mu.RLock()
+	defer db.journal.mu.RUnlock()
+	return len(db.journal.pending)
+}
+
+// TestJournalBatchConflicts checks uploads of one device in one group
+// commit: of two uploads of one key ID with different content, the first
+// is journaled and the second refused; two uploads that together pass the
+// unclaimed limit are not both accepted; the others are journaled.
+func TestJournalBatchConflicts(t *testing.T) {
+	ctx := context.Background()
+	db := openJournaledForTest(t, t.TempDir())
+	addDevices(t, db, "D", "E")
+	topUp(t, db, "D", "first")
+	topUp(t, db, "E", "first")
+	up := func(dev string, limit int, errp *error, idsJSON ...string) func() {
+		return func() {
+			var keys []store.OneTimeKey
+			for i := 0; i < len(idsJSON); i += 2 {
+				keys = append(keys, store.OneTimeKey{KeyID: "c:" + idsJSON[i], Algorithm: "c", JSON: []byte(idsJSON[i+1])})
+			}
+			_, *errp = db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: dev, MaxUnclaimed: limit, OneTimeKeys: keys})
+		}
+	}
+	var e1, e2, e3, e4, e5 error
+	lineUpBatch(t, db,
+		up("D", 0, &e1, "x", `"one"`),
+		up("D", 0, &e2, "x", `"two"`),
+		up("D", 0, &e3, "y", `"y"`),
+		up("E", 4, &e4, "a", `"a"`, "b", `"b"`),
+		up("E", 4, &e5, "c", `"c"`, "d", `"d"`),
+	)
+	if e1 != nil || !errors.Is(e2, store.ErrOneTimeKeyExists) || e3 != nil {
+		t.Errorf("D's uploads: %v / %v / %v, want nil / ErrOneTimeKeyExists / nil", e1, e2, e3)
+	}
+	if e4 != nil || !errors.Is(e5, store.ErrTooManyOneTimeKeys) {
+		t.Errorf("E's uploads: %v / %v, want nil / ErrTooManyOneTimeKeys", e4, e5)
+	}
+	if got := storedCounts(t, db, "D"); got["c"] != 3 {
+		t.Errorf("D's counts %v, want c: 3", got)
+	}
+	if got := storedCounts(t, db, "E"); got["c"] != 3 {
+		t.Errorf("E's counts %v, want c: 3", got)
+	}
+	var order []string
+	for range 4 {
+		order = append(order, claimID(t, db, "D"))
+	}
+	if want := "first x y "; strings.Join(order, " ") != want {
+		t.Errorf("D's keys %q, want %q", strings.Join(order, " "), want)
+	}
+	got, err := db.ClaimKeys(ctx, map[string]map[string]string{"@a:x": {"D": "c"}})
+	if err != nil || len(got) != 0 {
+		t.Errorf("claim from an empty device: %v, %v", got, err)
+	}
+}
