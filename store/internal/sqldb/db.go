@@ -102,6 +102,10 @@ type DB struct {
 	// see otkjournal.go.
 	journal *otkJournal
 
+	// inFlight counts the flush requests handed to the journal's flusher
+	// and not yet reported back (committer only).
+	inFlight int
+
 	// keepPendingOnClose makes Close leave the journal's pending records
 	// unfolded, as a crash would (tests).
 	keepPendingOnClose bool
@@ -199,6 +203,7 @@ func New(ctx context.Context, writer, reader *sql.DB, d Dialect, o Options) (*DB
 		if err := db.foldNow(); err != nil {
 			return nil, errors.Join(fmt.Errorf("one-time key journal: fold on opening: %w", err), j.close())
 		}
+		j.start()
 	}
 	db.jobs = make(chan *job)
 	db.quit = make(chan struct{})
@@ -493,6 +498,10 @@ func (db *DB) committer() {
 	defer close(db.stopped)
 	idle := time.NewTimer(time.Hour)
 	idle.Stop()
+	var flushed chan flushResult
+	if db.journal != nil {
+		flushed = db.journal.flushed
+	}
 	for {
 		var wait <-chan time.Time
 		if db.journal != nil && len(db.journal.pending) > 0 {
@@ -502,12 +511,20 @@ func (db *DB) committer() {
 		var first *job
 		select {
 		case first = <-db.jobs:
+		case res := <-flushed:
+			db.flushDone(res)
+			continue
 		case <-wait:
+			db.waitFlushed()
 			db.foldNow() //nolint:errcheck // what failed to fold stays pending for the next transaction
 			continue
 		case <-db.quit:
-			if db.journal != nil && len(db.journal.pending) > 0 && !db.keepPendingOnClose {
-				db.foldNow() //nolint:errcheck // what failed to fold is replayed from the journal at the next opening
+			if db.journal != nil {
+				db.waitFlushed()
+				if len(db.journal.pending) > 0 && !db.keepPendingOnClose {
+					db.foldNow() //nolint:errcheck // what failed to fold is replayed from the journal at the next opening
+				}
+				db.journal.stop()
 			}
 			return
 		}
@@ -527,14 +544,21 @@ func (db *DB) committer() {
 		for _, j := range batch {
 			queued += start.Sub(j.submitted)
 		}
-		// Top-ups the journal takes go first: the transaction that runs
-		// the rest then folds them (otkjournal.go).
-		rest, journaled := batch, []*job(nil)
-		var jerrs []error
+		// Top-ups the journal takes go to the flusher, which
+		// acknowledges them once they are on disk; the rest run in SQL
+		// once nothing is in flight, and their transaction folds them
+		// (otkjournal.go).
+		rest := batch
 		if db.journal != nil && db.journal.err == nil {
+			var journaled []*job
 			rest, journaled = db.splitJournaled(batch)
 			if len(journaled) > 0 {
-				jerrs = db.appendJournaled(journaled)
+				// Counted before the flusher can acknowledge them.
+				db.stats.jobs.Add(uint64(len(journaled)))
+				db.sendJournaled(journaled)
+			}
+			if len(rest) > 0 {
+				db.waitFlushed()
 			}
 		}
 		var errs []error
@@ -552,16 +576,14 @@ func (db *DB) committer() {
 		// The statistics are counted before any job hears its outcome, so
 		// that a write its caller has seen acknowledged is already in them.
 		db.stats.batches.Add(1)
-		db.stats.jobs.Add(uint64(len(batch)))
+		db.stats.jobs.Add(uint64(len(rest)))
 		db.stats.queueNanos.Add(int64(queued))
 		db.stats.batchNanos.Add(int64(time.Since(start)))
-		for i, j := range journaled {
-			j.done <- jerrs[i]
-		}
 		for i, j := range rest {
 			j.done <- errs[i]
 		}
 		if db.journal != nil && len(db.journal.pending) >= foldRecords {
+			db.waitFlushed()
 			db.foldNow() //nolint:errcheck // what failed to fold stays pending for the next transaction
 		}
 		db.prepareWriter()

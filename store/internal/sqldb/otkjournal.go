@@ -83,14 +83,20 @@ type otkJournal struct {
 	f    *os.File
 	path string
 	id   []byte
-	// off is where the next record is written; nextLSN its number.
-	off     int64
+	// off is where the next record is written: the flusher's while it
+	// runs, the committer's while nothing is in flight (it rewinds it).
+	off int64
+	// nextLSN numbers the next record (the committer's).
 	nextLSN uint64
 	// err, once set, stops further journaling (a failed write or flush
 	// leaves the file's state unknown); top-ups then go through SQLite.
+	// The committer's.
 	err error
-	// buf is the committer's reusable write buffer.
-	buf []byte
+	// flushes carries records to the flusher goroutine, flushed its
+	// reports; flusherDone is closed when it has stopped.
+	flushes     chan *flushRequest
+	flushed     chan flushResult
+	flusherDone chan struct{}
 	// foldDelay is how long pending records wait before the committer
 	// folds them on its own (the constant foldDelay but in tests).
 	foldDelay time.Duration
@@ -380,57 +386,101 @@ func (db *DB) splitJournaled(batch []*job) (rest, journaled []*job) {
 	return rest, journaled
 }
 
-// appendJournaled writes the jobs' uploads as records, flushes the file,
-// makes them pending and indexes their keys, and returns each job's
-// outcome. Only the committer calls it.
-func (db *DB) appendJournaled(jobs []*job) []error {
-	j := db.journal
-	errs := make([]error, len(jobs))
-	recs := make([]journalRecord, len(jobs))
-	j.buf = j.buf[:0]
-	for i, jb := range jobs {
-		ju := jb.otk
-		recs[i] = journalRecord{lsn: j.nextLSN + uint64(i), dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
-		j.buf = appendJournalRecord(j.buf, &recs[i])
-	}
-	_, err := j.f.WriteAt(j.buf, j.off)
-	if err == nil {
-		err = syncData(j.f)
-	}
-	if err != nil {
-		// Whether the records reached the disk is unknown: stop
-		// journaling, and answer as a failed commit would.
-		j.err = err
-		for i := range errs {
-			errs[i] = fmt.Errorf("one-time key journal: %w", err)
+// maxFlushesInFlight bounds the writes handed to the flusher and not yet
+// reported back; the flusher merges the ones waiting into one write.
+const maxFlushesInFlight = 8
+
+// flushRequest is a group commit's journaled top-ups for the flusher.
+type flushRequest struct {
+	buf      []byte
+	jobs     []*job
+	firstLSN uint64
+}
+
+// flushResult reports requests the flusher has written and flushed (err
+// nil) or failed; firstLSN is the first record of the first of them.
+type flushResult struct {
+	requests int
+	firstLSN uint64
+	err      error
+}
+
+// flusher writes and flushes the requests the committer hands it, merging
+// those that wait into one write and one fdatasync, then acknowledges
+// their jobs and reports back. After a failure it fails everything.
+func (j *otkJournal) flusher() {
+	defer close(j.flusherDone)
+	var failed error
+	for req := range j.flushes {
+		reqs := []*flushRequest{req}
+	more:
+		for {
+			select {
+			case r, ok := <-j.flushes:
+				if !ok {
+					break more
+				}
+				reqs = append(reqs, r)
+			default:
+				break more
+			}
 		}
-		return errs
+		err := failed
+		if err == nil {
+			buf := req.buf
+			if len(reqs) > 1 {
+				buf = nil
+				for _, r := range reqs {
+					buf = append(buf, r.buf...)
+				}
+			}
+			_, err = j.f.WriteAt(buf, j.off)
+			if err == nil {
+				err = syncData(j.f)
+			}
+			if err != nil {
+				// Whether the records reached the disk is unknown:
+				// answer as a failed commit would, and stop.
+				failed = fmt.Errorf("one-time key journal: %w", err)
+				err = failed
+			} else {
+				j.off += int64(len(buf))
+			}
+		}
+		for _, r := range reqs {
+			for _, jb := range r.jobs {
+				jb.done <- err
+			}
+		}
+		j.flushed <- flushResult{requests: len(reqs), firstLSN: req.firstLSN, err: err}
 	}
-	j.off += int64(len(j.buf))
-	j.nextLSN += uint64(len(jobs))
-	if cap(j.buf) > 64<<10 {
-		j.buf = nil
-	}
-	j.mu.Lock()
-	for _, r := range recs {
-		j.addPending(r)
-	}
-	j.mu.Unlock()
+}
+
+// sendJournaled makes the jobs' uploads records: it numbers them, makes
+// them pending, indexes their keys, sets each job's answer and hands the
+// records to the flusher, which acknowledges the jobs once the records
+// are on disk. Only the committer calls it; the committer runs no SQL
+// transaction while records are in flight (waitFlushed), so that a fold
+// only ever writes acknowledged records into the database.
+func (db *DB) sendJournaled(jobs []*job) {
+	j := db.journal
 	x := db.otk
+	req := &flushRequest{firstLSN: j.nextLSN}
+	recs := make([]journalRecord, 0, len(jobs))
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	for i, jb := range jobs {
+	for _, jb := range jobs {
 		ju := jb.otk
 		d := x.devices[ju.dev]
 		if d == nil {
 			// splitJournaled found it and only the committer drops
-			// devices, so this does not happen; were it to, the keys
-			// are stored and an identical retry is accepted.
-			errs[i] = errors.New("one-time key journal: device left the index")
+			// devices: this does not happen.
+			jb.done <- errors.New("one-time key journal: device left the index")
 			continue
 		}
+		r := journalRecord{lsn: j.nextLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
+		j.nextLSN++
 		for _, id := range ju.ids {
-			x.add(d, ju.alg, id, recs[i].pseudoSeq())
+			x.add(d, ju.alg, id, r.pseudoSeq())
 		}
 		counts := make(map[string]int, len(d.counts))
 		for alg, n := range d.counts {
@@ -439,8 +489,64 @@ func (db *DB) appendJournaled(jobs []*job) []error {
 			}
 		}
 		ju.counts = counts
+		req.buf = appendJournalRecord(req.buf, &r)
+		req.jobs = append(req.jobs, jb)
+		recs = append(recs, r)
 	}
-	return errs
+	x.mu.Unlock()
+	if len(recs) == 0 {
+		return
+	}
+	j.mu.Lock()
+	for _, r := range recs {
+		j.addPending(r)
+	}
+	j.mu.Unlock()
+	if db.inFlight == maxFlushesInFlight {
+		db.flushDone(<-j.flushed)
+	}
+	db.inFlight++
+	j.flushes <- req
+}
+
+// flushDone takes a flusher's report. After a failure the records from
+// the failed one on are not on disk: they leave pending and their devices
+// leave the index (to be read back, with what was folded, when next
+// used), and journaling stops.
+func (db *DB) flushDone(res flushResult) {
+	db.inFlight -= res.requests
+	if res.err == nil {
+		return
+	}
+	j := db.journal
+	j.err = res.err
+	j.mu.Lock()
+	keep := len(j.pending)
+	for keep > 0 && j.pending[keep-1].lsn >= res.firstLSN {
+		keep--
+	}
+	var devs []deviceRef
+	for _, r := range j.pending[keep:] {
+		devs = append(devs, r.dev)
+		c := j.pendingCounts[r.dev]
+		if c[r.alg] -= len(r.ids); c[r.alg] <= 0 {
+			delete(c, r.alg)
+		}
+		if len(c) == 0 {
+			delete(j.pendingCounts, r.dev)
+		}
+	}
+	j.pending = j.pending[:keep]
+	j.mu.Unlock()
+	db.otk.drop(devs)
+}
+
+// waitFlushed waits until the flusher has reported every record handed to
+// it: what the committer does before it runs SQL.
+func (db *DB) waitFlushed() {
+	for db.inFlight > 0 {
+		db.flushDone(<-db.journal.flushed)
+	}
 }
 
 // foldJournal writes the pending records into the transaction: each
@@ -545,6 +651,22 @@ func (db *DB) foldNow() error {
 	err := db.runTx(batchContext, func(*tx) error { return nil })
 	db.stats.batchNanos.Add(int64(time.Since(start)))
 	return err
+}
+
+// start starts the flusher.
+func (j *otkJournal) start() {
+	j.flushes = make(chan *flushRequest, maxFlushesInFlight)
+	j.flushed = make(chan flushResult, maxFlushesInFlight)
+	j.flusherDone = make(chan struct{})
+	go j.flusher()
+}
+
+// stop stops the flusher (nothing in flight).
+func (j *otkJournal) stop() {
+	if j.flushes != nil {
+		close(j.flushes)
+		<-j.flusherDone
+	}
 }
 
 // close closes the file.
