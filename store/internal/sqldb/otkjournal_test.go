@@ -459,3 +459,36 @@ func TestJournalBatchConflicts(t *testing.T) {
 		t.Errorf("claim from an empty device: %v, %v", got, err)
 	}
 }
+
+// TestJournalWriteFailure checks a failed journal write: the top-up fails,
+// its key is neither counted nor claimable, journaling stops, and later
+// top-ups go through SQLite and are stored.
+func TestJournalWriteFailure(t *testing.T) {
+	ctx := context.Background()
+	db := openJournaledForTest(t, t.TempDir())
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a")
+	topUp(t, db, "D", "b") // journaled
+	// The flusher is idle between uploads; its next write fails.
+	if err := db.journal.f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D",
+		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:lost", Algorithm: "c", JSON: []byte(`"lost"`)}}})
+	if err == nil || !strings.Contains(err.Error(), "journal") {
+		t.Fatalf("upload with the journal's write failing: %v", err)
+	}
+	if got := topUp(t, db, "D", "d"); got["c"] != 3 {
+		t.Errorf("upload after the failure answered %v, want c: 3", got)
+	}
+	if got := storedCounts(t, db, "D"); got["c"] != 3 {
+		t.Errorf("counts %v, want c: 3", got)
+	}
+	var order []string
+	for range 4 {
+		order = append(order, claimID(t, db, "D"))
+	}
+	if want := "a b d "; strings.Join(order, " ") != want {
+		t.Errorf("claimed %q, want %q", strings.Join(order, " "), want)
+	}
+}
