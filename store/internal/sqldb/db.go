@@ -189,6 +189,11 @@ func New(ctx context.Context, writer, reader *sql.DB, d Dialect, o Options) (*DB
 		if !d.OneProcess {
 			return nil, fmt.Errorf("%s: a one-time key journal needs a database that one process owns", d.Name)
 		}
+		if reader == writer {
+			// A fold's commit and the counts' readers must not wait for
+			// the one pool each other holds.
+			return nil, fmt.Errorf("%s: a one-time key journal needs separate reader and writer pools", d.Name)
+		}
 		j, err := openOTKJournal(ctx, db, o.OTKJournal)
 		if err != nil {
 			return nil, err
@@ -202,6 +207,9 @@ func New(ctx context.Context, writer, reader *sql.DB, d Dialect, o Options) (*DB
 		// else runs.
 		if err := db.foldNow(); err != nil {
 			return nil, errors.Join(fmt.Errorf("one-time key journal: fold on opening: %w", err), j.close())
+		}
+		if err := j.resetFile(); err != nil {
+			return nil, errors.Join(err, j.close())
 		}
 		j.start()
 	}
@@ -326,8 +334,10 @@ type tx struct {
 	// job, fails.
 	otkTouched, otkChanged []deviceRef
 	// folded is how many pending journal records the transaction folded
-	// (foldJournal); commit removes them from pending.
-	folded int
+	// (foldJournal) and applied the applied_lsn it wrote (0: none);
+	// commit removes them from pending.
+	folded  int
+	applied uint64
 }
 
 // Statements inside a transaction run on the transaction's connection:

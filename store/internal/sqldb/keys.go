@@ -139,16 +139,10 @@ func (db *DB) OneTimeKeyCounts(ctx context.Context, userID, deviceID string) (ma
 	if j == nil {
 		return countOTKs(db.query(ctx, countOTKsQuery, userID, deviceID))
 	}
-	// The stored counts and the journal's pending keys, read so that a
-	// fold committing meanwhile is seen entirely or not at all.
-	j.mu.RLock()
-	defer j.mu.RUnlock()
-	counts, err := countOTKs(db.query(ctx, countOTKsQuery, userID, deviceID))
-	if err != nil {
-		return nil, err
-	}
-	j.addPendingCounts(deviceRef{userID, deviceID}, counts)
-	return counts, nil
+	// The stored counts and the journal's pending keys.
+	return j.countsWithPending(deviceRef{userID, deviceID}, func() (map[string]int, error) {
+		return countOTKs(db.query(ctx, countOTKsQuery, userID, deviceID))
+	})
 }
 
 // UnusedFallbackKeyTypes implements store.OneTimeKeys.

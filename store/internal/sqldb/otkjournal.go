@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vouch/store"
@@ -60,9 +61,17 @@ const journalMagic = "vouchOTKjournal1"
 // journalHeaderSize is the magic and the journal ID.
 const journalHeaderSize = len(journalMagic) + 16
 
-// maxJournalRecord bounds a record's payload when reading (a batch of
-// maxOTKBatch keys is about 2 KB).
-const maxJournalRecord = 1 << 20
+// maxJournalRecord bounds a record's payload when reading, far above
+// maxJournalWrite, the most a record may carry when written (a batch of
+// maxOTKBatch keys is about 2 KB; a larger upload goes through SQL).
+const (
+	maxJournalRecord = 1 << 20
+	maxJournalWrite  = 64 << 10
+)
+
+// maxJournalLSN bounds LSNs, so that pseudoSeq stays negative and an LSN
+// fits applied_lsn.
+const maxJournalLSN = 1 << 62
 
 // foldRecords is how many pending records make the committer fold them
 // without waiting for another write transaction. A fold costs the writer
@@ -88,6 +97,13 @@ type otkJournal struct {
 	off int64
 	// nextLSN numbers the next record (the committer's).
 	nextLSN uint64
+	// appliedDB is otk_journal.applied_lsn as last committed; voidThrough,
+	// after a failed flush, the last LSN handed out then: the records up
+	// to it that are not pending must never be replayed, since their
+	// uploads failed and may since have been stored through SQL. The next
+	// write transaction moves applied_lsn past them (foldJournal). Both
+	// the committer's.
+	appliedDB, voidThrough uint64
 	// err, once set, stops further journaling (a failed write or flush
 	// leaves the file's state unknown); top-ups then go through SQLite.
 	// The committer's.
@@ -101,10 +117,15 @@ type otkJournal struct {
 	// folds them on its own (the constant foldDelay but in tests).
 	foldDelay time.Duration
 
-	// mu orders the counts' readers with a fold's commit: the committer
-	// holds it from just before committing a transaction that folded
-	// until it has removed the folded records from pending, so that a
-	// reader counts each key once (in SQLite or in pending).
+	// gen and foldMu order the counts' readers with a fold's commit: gen
+	// is odd from just before such a commit until the folded records have
+	// left pending, and the committer holds foldMu meanwhile. A reader
+	// that saw gen change while it read starts again, so that it counts
+	// each key once (in SQLite or in pending); one that finds gen odd
+	// waits on foldMu. No lock is held across a reader's query.
+	gen    atomic.Uint64
+	foldMu sync.RWMutex
+	// mu guards pending and pendingCounts.
 	mu      sync.RWMutex
 	pending []journalRecord
 	// pendingCounts are pending's keys per device and algorithm.
@@ -156,6 +177,21 @@ func journalable(u store.KeysUpload) (*journalUpload, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A record must read back as exactly this batch (replay stops at one
+	// that does not): key JSON that is not valid, or an ID that does not
+	// survive JSON, goes through SQL, and so does anything large.
+	if len(blob)+len(u.UserID)+len(u.DeviceID)+len(keys[0].Algorithm)+64 > maxJournalWrite {
+		return nil, nil
+	}
+	back, err := decodeOTKBatch(blob)
+	if err != nil || len(back) != len(ids) {
+		return nil, nil
+	}
+	for i := range back {
+		if back[i].id != ids[i] {
+			return nil, nil
+		}
+	}
 	return &journalUpload{dev: deviceRef{u.UserID, u.DeviceID}, alg: keys[0].Algorithm, ids: ids, blob: blob, limit: u.MaxUnclaimed}, nil
 }
 
@@ -191,6 +227,7 @@ func (j *otkJournal) load(applied uint64) error {
 		return fmt.Errorf("one-time key journal: read: %w", err)
 	}
 	j.nextLSN = applied + 1
+	j.appliedDB = applied
 	if len(data) == 0 {
 		hdr := append([]byte(journalMagic), j.id...)
 		if _, err := j.f.WriteAt(hdr, 0); err != nil {
@@ -211,7 +248,10 @@ func (j *otkJournal) load(applied uint64) error {
 	if !bytes.Equal(data[len(journalMagic):journalHeaderSize], j.id) {
 		return fmt.Errorf("one-time key journal %s: belongs to another database", j.path)
 	}
-	recs, end := parseJournal(data[journalHeaderSize:])
+	recs, end, err := parseJournal(data[journalHeaderSize:])
+	if err != nil {
+		return fmt.Errorf("one-time key journal %s: %w", j.path, err)
+	}
 	j.off = int64(journalHeaderSize + end)
 	for _, r := range recs {
 		if r.lsn > applied {
@@ -227,8 +267,10 @@ func (j *otkJournal) load(applied uint64) error {
 
 // parseJournal returns the records of data (the file after its header) up
 // to the first torn one or the first whose LSN does not follow the one
-// before it, and where they end.
-func parseJournal(data []byte) ([]journalRecord, int) {
+// before it, and where they end. A record whose checksum holds but which
+// does not decode was written damaged, which a torn write does not explain:
+// that is an error.
+func parseJournal(data []byte) ([]journalRecord, int, error) {
 	var out []journalRecord
 	off := 0
 	for len(data)-off >= 8 {
@@ -242,13 +284,16 @@ func parseJournal(data []byte) ([]journalRecord, int) {
 			break
 		}
 		r, ok := decodeJournalRecord(payload)
-		if !ok || (len(out) > 0 && r.lsn != out[len(out)-1].lsn+1) {
+		if !ok {
+			return nil, 0, fmt.Errorf("record at byte %d: checksum holds, contents damaged", journalHeaderSize+off)
+		}
+		if len(out) > 0 && r.lsn != out[len(out)-1].lsn+1 {
 			break
 		}
 		out = append(out, r)
 		off += 8 + int(n)
 	}
-	return out, off
+	return out, off, nil
 }
 
 // appendJournalRecord appends r's framed record to b.
@@ -273,7 +318,7 @@ func appendJournalRecord(b []byte, r *journalRecord) []byte {
 func decodeJournalRecord(p []byte) (journalRecord, bool) {
 	var r journalRecord
 	lsn, n := binary.Uvarint(p)
-	if n <= 0 || lsn == 0 {
+	if n <= 0 || lsn == 0 || lsn >= maxJournalLSN {
 		return r, false
 	}
 	r.lsn = lsn
@@ -315,11 +360,46 @@ func (j *otkJournal) addPending(r journalRecord) {
 	c[r.alg] += len(r.ids)
 }
 
-// addPendingCounts adds the pending keys of dev to counts.
-func (j *otkJournal) addPendingCounts(dev deviceRef, counts map[string]int) {
-	for alg, n := range j.pendingCounts[dev] {
-		counts[alg] += n
+// countsWithPending returns read's counts (of the database) plus dev's
+// pending keys, read so that a fold committing meanwhile is seen either
+// entirely or not at all (see gen).
+func (j *otkJournal) countsWithPending(dev deviceRef, read func() (map[string]int, error)) (map[string]int, error) {
+	for {
+		g := j.gen.Load()
+		if g&1 == 1 {
+			// A commit is under way, holding foldMu: once it is over,
+			// gen is even again.
+			j.foldMu.RLock()
+			g = j.gen.Load()
+			j.foldMu.RUnlock()
+		}
+		counts, err := read()
+		if err != nil {
+			return nil, err
+		}
+		j.mu.RLock()
+		for alg, n := range j.pendingCounts[dev] {
+			counts[alg] += n
+		}
+		j.mu.RUnlock()
+		if j.gen.Load() == g {
+			return counts, nil
+		}
 	}
+}
+
+// resetFile empties the file after its header (everything in it folded):
+// what opening does, so that records beyond where replay stopped can never
+// be mistaken for later ones.
+func (j *otkJournal) resetFile() error {
+	if err := j.f.Truncate(int64(journalHeaderSize)); err != nil {
+		return fmt.Errorf("one-time key journal: %w", err)
+	}
+	if err := syncData(j.f); err != nil {
+		return fmt.Errorf("one-time key journal: %w", err)
+	}
+	j.off = int64(journalHeaderSize)
+	return nil
 }
 
 // splitJournaled takes out of batch the jobs the journal may take (their
@@ -520,6 +600,7 @@ func (db *DB) flushDone(res flushResult) {
 	}
 	j := db.journal
 	j.err = res.err
+	j.voidThrough = j.nextLSN - 1
 	j.mu.Lock()
 	keep := len(j.pending)
 	for keep > 0 && j.pending[keep-1].lsn >= res.firstLSN {
@@ -556,10 +637,17 @@ func (db *DB) waitFlushed() {
 // record. commit then removes them from pending.
 func (t *tx) foldJournal() error {
 	j := t.db.journal
-	if j == nil || len(j.pending) == 0 {
+	if j == nil {
 		return nil
 	}
 	n := len(j.pending)
+	applied := j.voidThrough
+	if n > 0 {
+		applied = max(applied, j.pending[n-1].lsn)
+	}
+	if applied <= j.appliedDB {
+		return nil
+	}
 	added := map[deviceRef]map[string]int{}
 	for i := range n {
 		r := &j.pending[i]
@@ -608,25 +696,30 @@ func (t *tx) foldJournal() error {
 			}
 		}
 	}
-	if _, err := t.exec(`UPDATE otk_journal SET applied_lsn = ? WHERE id = 0`, int64(j.pending[n-1].lsn)); err != nil {
+	if _, err := t.exec(`UPDATE otk_journal SET applied_lsn = ? WHERE id = 0`, int64(applied)); err != nil {
 		return fmt.Errorf("fold one-time key journal: %w", err)
 	}
-	t.folded = n
+	t.folded, t.applied = n, applied
 	return nil
 }
 
 // commit commits the transaction; when it folded journal records, it does
-// so under the journal's lock and then removes them from pending.
+// so with gen odd and foldMu held, and then removes them from pending.
 func (t *tx) commit() error {
 	j := t.db.journal
-	if j == nil || t.folded == 0 {
+	if j == nil || t.applied == 0 {
 		return t.t.Commit()
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	j.foldMu.Lock()
+	defer j.foldMu.Unlock()
+	j.gen.Add(1)
+	defer j.gen.Add(1)
 	if err := t.t.Commit(); err != nil {
 		return err
 	}
+	j.appliedDB = t.applied
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	for _, r := range j.pending[:t.folded] {
 		c := j.pendingCounts[r.dev]
 		if c[r.alg] -= len(r.ids); c[r.alg] <= 0 {

@@ -328,6 +328,16 @@ func TestParseJournal(t *testing.T) {
 		return b
 	}
 	r7, r8, r9 := rec(7, "g"), rec(8, "h"), rec(9, "i")
+	// A record whose checksum holds but which does not decode is an
+	// error, not the end of the journal.
+	for name, bad := range map[string]*journalRecord{
+		"not a batch": {lsn: 8, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`[1]`)},
+		"huge LSN":    {lsn: maxJournalLSN, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`{"c:x":1}`)},
+	} {
+		if _, _, err := parseJournal(cat(r7, appendJournalRecord(nil, bad))); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
 	for _, c := range []struct {
 		name string
 		data []byte
@@ -341,9 +351,11 @@ func TestParseJournal(t *testing.T) {
 		{"older after newer", cat(r8, r9, rec(3, "c"), rec(4, "d")), []uint64{8, 9}},
 		{"gap", cat(r7, r9), []uint64{7}},
 		{"zeros", cat(r7, make([]byte, 64)), []uint64{7}},
-		{"not a batch", cat(appendJournalRecord(nil, &journalRecord{lsn: 7, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`[1]`)})), nil},
 	} {
-		recs, end := parseJournal(c.data)
+		recs, end, err := parseJournal(c.data)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
 		var got []uint64
 		size := 0
 		for _, r := range recs {
@@ -505,7 +517,10 @@ func FuzzParseJournal(f *testing.F) {
 	f.Add(append(append([]byte(nil), r2...), r1...))
 	f.Add(r1[:len(r1)-2])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, end := parseJournal(data)
+		recs, end, err := parseJournal(data)
+		if err != nil {
+			return
+		}
 		if end < 0 || end > len(data) {
 			t.Fatalf("end %d outside %d bytes", end, len(data))
 		}
@@ -525,8 +540,8 @@ func FuzzParseJournal(f *testing.F) {
 			}
 			again = appendJournalRecord(again, &r)
 		}
-		back, n := parseJournal(again)
-		if n != len(again) || len(back) != len(recs) {
+		back, n, err := parseJournal(again)
+		if err != nil || n != len(again) || len(back) != len(recs) {
 			t.Fatalf("re-encoded %d records, parsed back %d (%d of %d bytes)", len(recs), len(back), n, len(again))
 		}
 		for i := range back {
@@ -535,4 +550,143 @@ func FuzzParseJournal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJournalFailedFlushNotReplayed checks a flush that failed although
+// its bytes reached the file: the upload failed, the client retries and
+// the retry is stored through SQL; reopening must not replay the failed
+// record as well (the key would be stored, and handed out, twice).
+func TestJournalFailedFlushNotReplayed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a")
+	topUp(t, db, "D", "b") // journaled
+	j := db.journal
+	failedOff, failedLSN := j.off, j.nextLSN
+	again, err := os.OpenFile(j.path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := j.f.Close(); err != nil { // the next write fails
+		t.Fatal(err)
+	}
+	up := store.KeysUpload{UserID: "@a:x", DeviceID: "D",
+		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:lost", Algorithm: "c", JSON: []byte(`{"key":"lost"}`)}}}
+	if _, err := db.UploadKeys(ctx, up); err == nil {
+		t.Fatal("upload succeeded with the journal's write failing")
+	}
+	// As if the write had reached the file and only the flush failed.
+	ju, err := journalable(up)
+	if err != nil || ju == nil {
+		t.Fatal(ju, err)
+	}
+	rec := journalRecord{lsn: failedLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
+	if _, err := again.WriteAt(appendJournalRecord(nil, &rec), failedOff); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UploadKeys(ctx, up); err != nil { // the retry, through SQL
+		t.Fatal(err)
+	}
+	db.keepPendingOnClose = true
+	db.Close()
+	db = openJournaledForTest(t, dir)
+	if got := storedCounts(t, db, "D"); got["c"] != 3 {
+		t.Errorf("counts after reopening %v, want c: 3", got)
+	}
+	var order []string
+	for range 4 {
+		order = append(order, claimID(t, db, "D"))
+	}
+	if want := "a b lost "; strings.Join(order, " ") != want {
+		t.Errorf("claimed %q, want %q", strings.Join(order, " "), want)
+	}
+}
+
+// TestJournalTakesOnlyWhatReadsBack checks that uploads whose record
+// would be large, or would not read back as the same batch, go through
+// SQL: they are stored, counted and survive a crash with the top-ups
+// after them.
+func TestJournalTakesOnlyWhatReadsBack(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a")
+	for name, key := range map[string]store.OneTimeKey{
+		"large":        {KeyID: "c:large", Algorithm: "c", JSON: []byte(`"` + strings.Repeat("x", maxJournalWrite) + `"`)},
+		"invalid JSON": {KeyID: "c:invalid", Algorithm: "c", JSON: []byte(`{"key":`)},
+		"invalid ID":   {KeyID: "c:\xff", Algorithm: "c", JSON: []byte(`"k"`)},
+	} {
+		if ju, err := journalable(store.KeysUpload{UserID: "@a:x", DeviceID: "D", OneTimeKeys: []store.OneTimeKey{key}}); err != nil || ju != nil {
+			t.Errorf("%s: journalable (%v)", name, err)
+		}
+		if _, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D", OneTimeKeys: []store.OneTimeKey{key}}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	topUp(t, db, "D", "z") // journaled
+	if pendingLen(db) != 1 {
+		t.Fatalf("%d pending, want 1", pendingLen(db))
+	}
+	db = reopenAfterCrash(t, db, dir)
+	if got := storedCounts(t, db, "D"); got["c"] != 5 {
+		t.Errorf("counts after a crash %v, want c: 5", got)
+	}
+}
+
+// TestJournalStaleRecordsBeyondStopNotReplayed checks opening a journal
+// whose replay stopped at a torn record with intact (never acknowledged)
+// records after it: those records are gone once the store has opened, so
+// that later records written over the torn one can never line up with
+// them and bring them back.
+func TestJournalStaleRecordsBeyondStopNotReplayed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a")
+	topUp(t, db, "D", "b") // LSN 1
+	off, path := db.journal.off, db.journal.path
+	db.keepPendingOnClose = true
+	db.Close()
+	rec := func(lsn uint64, id string) []byte {
+		return appendJournalRecord(nil, &journalRecord{lsn: lsn, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: fmt.Appendf(nil, `{"c:%s":{"key":"%s"}}`, id, id)})
+	}
+	long := strings.Repeat("t", 80)
+	// A torn LSN 2 as long as a later LSN 2 of key "long" written after
+	// the header, then an intact LSN 3 that was never acknowledged.
+	torn := make([]byte, len(rec(2, long))-(int(off)-journalHeaderSize))
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(append(torn, rec(3, "s")...), off); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	db = openJournaledForTest(t, dir)
+	if fi, err := os.Stat(path); err != nil || fi.Size() != int64(journalHeaderSize) {
+		t.Fatalf("journal after opening: %v bytes (%v), want the header alone", fi.Size(), err)
+	}
+	// The client retries "s" through SQL, then a top-up is journaled
+	// from the header on.
+	if _, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "D",
+		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:s", Algorithm: "c", JSON: []byte(`{"key":"s"}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	topUp(t, db, "D", long)
+	if pendingLen(db) != 1 {
+		t.Fatal("not journaled")
+	}
+	db = reopenAfterCrash(t, db, dir)
+	var order []string
+	for range 5 {
+		order = append(order, claimID(t, db, "D"))
+	}
+	if want := "a b s " + long + " "; strings.Join(order, " ") != want {
+		t.Errorf("claimed %q, want %q", strings.Join(order, " "), want)
+	}
 }
