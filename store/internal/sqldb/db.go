@@ -514,7 +514,7 @@ func (db *DB) committer() {
 	}
 	for {
 		var wait <-chan time.Time
-		if db.journal != nil && len(db.journal.pending) > 0 {
+		if db.journal != nil && db.journal.needsFold() {
 			idle.Reset(db.journal.foldDelay)
 			wait = idle.C
 		}
@@ -531,7 +531,7 @@ func (db *DB) committer() {
 		case <-db.quit:
 			if db.journal != nil {
 				db.waitFlushed()
-				if len(db.journal.pending) > 0 && !db.keepPendingOnClose {
+				if db.journal.needsFold() && !db.keepPendingOnClose {
 					db.foldNow() //nolint:errcheck // what failed to fold is replayed from the journal at the next opening
 				}
 				db.journal.stop()
@@ -559,7 +559,12 @@ func (db *DB) committer() {
 		// once nothing is in flight, and their transaction folds them
 		// (otkjournal.go).
 		rest := batch
-		if db.journal != nil && db.journal.err == nil {
+		if db.journal != nil {
+			// A failure the flusher has reported stops journaling
+			// before this batch is looked at.
+			db.drainFlushed()
+		}
+		if j := db.journal; j != nil && j.err == nil && j.nextLSN < maxJournalLSN-maxBatch {
 			var journaled []*job
 			rest, journaled = db.splitJournaled(batch)
 			if len(journaled) > 0 {

@@ -283,12 +283,14 @@ func parseJournal(data []byte) ([]journalRecord, int, error) {
 		if crc32.Checksum(payload, crc32c) != sum {
 			break
 		}
+		if lsn, n := binary.Uvarint(payload); n > 0 && len(out) > 0 && lsn != out[len(out)-1].lsn+1 {
+			// Not the next record: an older one, or bytes that only
+			// look like one. Replay ends here.
+			break
+		}
 		r, ok := decodeJournalRecord(payload)
 		if !ok {
 			return nil, 0, fmt.Errorf("record at byte %d: checksum holds, contents damaged", journalHeaderSize+off)
-		}
-		if len(out) > 0 && r.lsn != out[len(out)-1].lsn+1 {
-			break
 		}
 		out = append(out, r)
 		off += 8 + int(n)
@@ -349,6 +351,13 @@ func decodeJournalRecord(p []byte) (journalRecord, bool) {
 	return r, true
 }
 
+// needsFold reports whether a transaction would fold something: pending
+// records, or LSNs voided by a failed flush that applied_lsn has not
+// passed yet (committer only).
+func (j *otkJournal) needsFold() bool {
+	return len(j.pending) > 0 || j.voidThrough > j.appliedDB
+}
+
 // addPending records r as pending (mu held, or no reader yet).
 func (j *otkJournal) addPending(r journalRecord) {
 	j.pending = append(j.pending, r)
@@ -364,7 +373,14 @@ func (j *otkJournal) addPending(r journalRecord) {
 // pending keys, read so that a fold committing meanwhile is seen either
 // entirely or not at all (see gen).
 func (j *otkJournal) countsWithPending(dev deviceRef, read func() (map[string]int, error)) (map[string]int, error) {
-	for {
+	for try := 0; ; try++ {
+		if try == 3 {
+			// Folds keep committing: hold them off for one read (the
+			// reader pool is not the writer's, so this cannot wait on
+			// itself).
+			j.foldMu.RLock()
+			defer j.foldMu.RUnlock()
+		}
 		g := j.gen.Load()
 		if g&1 == 1 {
 			// A commit is under way, holding foldMu: once it is over,
@@ -527,12 +543,15 @@ func (j *otkJournal) flusher() {
 				j.off += int64(len(buf))
 			}
 		}
+		// The report goes first, so that the committer, which drains
+		// reports before journaling, has a failure in hand before any
+		// client could react to its answer.
+		j.flushed <- flushResult{requests: len(reqs), firstLSN: req.firstLSN, err: err}
 		for _, r := range reqs {
 			for _, jb := range r.jobs {
 				jb.done <- err
 			}
 		}
-		j.flushed <- flushResult{requests: len(reqs), firstLSN: req.firstLSN, err: err}
 	}
 }
 
@@ -620,6 +639,19 @@ func (db *DB) flushDone(res flushResult) {
 	j.pending = j.pending[:keep]
 	j.mu.Unlock()
 	db.otk.drop(devs)
+}
+
+// drainFlushed takes the flusher's reports that have arrived, without
+// waiting.
+func (db *DB) drainFlushed() {
+	for db.inFlight > 0 {
+		select {
+		case res := <-db.journal.flushed:
+			db.flushDone(res)
+		default:
+			return
+		}
+	}
 }
 
 // waitFlushed waits until the flusher has reported every record handed to
@@ -730,8 +762,17 @@ func (t *tx) commit() error {
 		}
 	}
 	j.pending = slices.Delete(j.pending, 0, t.folded)
-	if len(j.pending) == 0 {
-		// Everything in the file is folded: write from the start again.
+	if len(j.pending) == 0 && j.off > int64(journalHeaderSize) {
+		// Everything in the file is folded and nothing is in flight:
+		// write from the start again, with nothing of the old records
+		// left behind (a record's bytes, such as a key ID, could frame
+		// something that replay would read after the new records). The
+		// next flush makes the new size durable; if the truncation
+		// fails, the committer stops journaling.
+		if err := j.f.Truncate(int64(journalHeaderSize)); err != nil {
+			j.err = fmt.Errorf("one-time key journal: %w", err)
+			return nil
+		}
 		j.off = int64(journalHeaderSize)
 	}
 	return nil

@@ -3,8 +3,10 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"maps"
 	"os"
 	"path/filepath"
@@ -319,7 +321,11 @@ func TestParseJournal(t *testing.T) {
 		"not a batch": {lsn: 8, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`[1]`)},
 		"huge LSN":    {lsn: maxJournalLSN, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`{"c:x":1}`)},
 	} {
-		if _, _, err := parseJournal(cat(r7, appendJournalRecord(nil, bad))); err == nil {
+		data := appendJournalRecord(nil, bad)
+		if bad.lsn == 8 {
+			data = cat(r7, data)
+		}
+		if _, _, err := parseJournal(data); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -668,4 +674,134 @@ func TestJournalStaleRecordsBeyondStopNotReplayed(t *testing.T) {
 	}
 	db = reopenAfterCrash(t, db, dir)
 	checkClaims(t, db, "D", "a b s "+long+" ")
+}
+
+// craftedFrame returns a 9-byte journal frame whose checksum holds but whose
+// payload does not decode, with no ':' and only ASCII bytes (so that it can
+// be part of an algorithm name an HTTP client sends).
+func craftedFrame(t *testing.T) []byte {
+	t.Helper()
+	for c := byte('A'); c <= 'z'; c++ {
+		p := []byte{c}
+		if _, ok := decodeJournalRecord(p); ok {
+			continue
+		}
+		f := make([]byte, 8, 9)
+		binary.LittleEndian.PutUint32(f, 1)
+		binary.LittleEndian.PutUint32(f[4:], crc32.Checksum(p, crc32c))
+		f = append(f, p...)
+		good := true
+		for _, b := range f {
+			if b == ':' || b >= 0x80 {
+				good = false
+			}
+		}
+		if good {
+			return f
+		}
+	}
+	t.Fatal("no frame")
+	return nil
+}
+
+// TestJournalKeyBytesCannotFrameRecords checks that a user cannot make
+// the journal unreadable with the bytes of their own uploads: an
+// algorithm name carrying a frame whose checksum holds (and whose
+// contents do not decode) is journaled and folded, the file is rewound,
+// and a later top-up sized to end exactly where that frame lay is
+// journaled over it. The store must still open (the rewind leaves no old
+// bytes behind, and replay checks the LSN before the contents).
+func TestJournalKeyBytesCannotFrameRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "A")
+	topUp(t, db, "A", "first") // SQL, loads A
+	frame := craftedFrame(t)
+	pad := strings.Repeat("p", 40)
+	alg := pad + string(frame)
+	up := func(keyID, alg string, js string) {
+		t.Helper()
+		_, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "A",
+			OneTimeKeys: []store.OneTimeKey{{KeyID: keyID, Algorithm: alg, JSON: []byte(js)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	lsnB := db.journal.nextLSN
+	up(alg+":b", alg, `{"key":"b"}`) // journaled at the header
+	if pendingLen(db) != 1 {
+		t.Fatal("B not journaled")
+	}
+	// Where the frame lies in the file.
+	user, dev := "@a:x", "A"
+	fOff := journalHeaderSize + 8 + len(binary.AppendUvarint(nil, lsnB)) + 1 + len(user) + 1 + len(dev) +
+		len(binary.AppendUvarint(nil, uint64(len(alg)))) + len(pad)
+	// Any SQL write folds B; nothing pending: the committer rewinds.
+	if _, err := db.UploadKeys(ctx, store.KeysUpload{UserID: "@a:x", DeviceID: "A",
+		FallbackKeys: []store.OneTimeKey{{KeyID: "c:fb", Algorithm: "c", JSON: []byte(`{"key":"fb"}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if pendingLen(db) != 0 || db.journal.off != int64(journalHeaderSize) {
+		t.Fatal("not rewound")
+	}
+	// R: a top-up sized to end exactly where the frame starts.
+	lsnR := db.journal.nextLSN
+	var js string
+	for n := 0; n < 200; n++ {
+		js = fmt.Sprintf(`{"key":"%s"}`, strings.Repeat("r", n))
+		ju, _ := journalable(store.KeysUpload{UserID: user, DeviceID: dev, OneTimeKeys: []store.OneTimeKey{{KeyID: "c:r", Algorithm: "c", JSON: []byte(js)}}})
+		rec := journalRecord{lsn: lsnR, dev: ju.dev, alg: ju.alg, blob: ju.blob}
+		if journalHeaderSize+len(appendJournalRecord(nil, &rec)) == fOff {
+			break
+		}
+	}
+	up("c:r", "c", js)
+	if pendingLen(db) != 1 {
+		t.Fatal("R not journaled")
+	}
+	// A clean shutdown (folds R), then the next start.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openJournaledForTest(t, dir)
+	if got := storedCounts(t, db, "A"); got["c"] != 2 || got[alg] != 1 {
+		t.Errorf("counts after reopening %v, want c: 2 and the crafted algorithm 1", got)
+	}
+}
+
+// TestJournalVoidPersistedOnClose checks a failed flush whose bytes
+// reached the file, followed by a clean Close with no write in between:
+// closing moves applied_lsn past the failed record, which the next opening
+// does not replay (the client saw that upload fail).
+func TestJournalVoidPersistedOnClose(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a")
+	j := db.journal
+	failedOff, failedLSN := j.off, j.nextLSN
+	again, err := os.OpenFile(j.path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	j.f.Close()
+	up := store.KeysUpload{UserID: "@a:x", DeviceID: "D",
+		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:lost", Algorithm: "c", JSON: []byte(`{"key":"lost"}`)}}}
+	if _, err := db.UploadKeys(ctx, up); err == nil {
+		t.Fatal("upload succeeded")
+	}
+	ju, _ := journalable(up)
+	rec := journalRecord{lsn: failedLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
+	if _, err := again.WriteAt(appendJournalRecord(nil, &rec), failedOff); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openJournaledForTest(t, dir)
+	if got := storedCounts(t, db, "D"); got["c"] != 1 {
+		t.Errorf("counts after reopening %v, want c: 1", got)
+	}
+	checkClaims(t, db, "D", "a")
 }
