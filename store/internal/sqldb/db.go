@@ -559,10 +559,10 @@ func (db *DB) committer() {
 		// once nothing is in flight, and their transaction folds them
 		// (otkjournal.go).
 		rest := batch
-		if db.journal != nil {
-			// A failure the flusher has reported stops journaling
-			// before this batch is looked at.
-			db.drainFlushed()
+		if db.journal != nil && db.journal.err == nil && db.journal.failed.Load() {
+			// A flush failed: its report stops journaling before this
+			// batch is looked at.
+			db.waitFlushed()
 		}
 		if j := db.journal; j != nil && j.err == nil && j.nextLSN < maxJournalLSN-maxBatch {
 			var journaled []*job

@@ -46,8 +46,8 @@ import (
 //
 // File layout: journalMagic, the database's 16-byte journal ID (from
 // otk_journal, so that a journal is never replayed into another database),
-// then records: a little-endian uint32 payload length, the payload's
-// CRC-32C, and the payload — uvarint LSN, then user ID, device ID,
+// then records: a little-endian uint32 payload length, the CRC-32C of the
+// journal ID followed by the payload, and the payload — uvarint LSN, then user ID, device ID,
 // algorithm and the batch's JSON object (as encodeOTKBatch writes it), each
 // as a uvarint length and bytes. LSNs increase by one per record. Once
 // everything in the file is folded the committer writes from the start
@@ -92,6 +92,11 @@ type otkJournal struct {
 	f    *os.File
 	path string
 	id   []byte
+	// crcSeed is the checksum of id, which every record's checksum
+	// continues: a record's checksum depends on the journal ID, which no
+	// client knows, so no bytes a client chooses (a key ID, an algorithm
+	// name) can pass for a record of their own.
+	crcSeed uint32
 	// off is where the next record is written: the flusher's while it
 	// runs, the committer's while nothing is in flight (it rewinds it).
 	off int64
@@ -108,6 +113,9 @@ type otkJournal struct {
 	// leaves the file's state unknown); top-ups then go through SQLite.
 	// The committer's.
 	err error
+	// failed is set by the flusher when a write or flush fails, before it
+	// answers the clients.
+	failed atomic.Bool
 	// flushes carries records to the flusher goroutine, flushed its
 	// reports; flusherDone is closed when it has stopped.
 	flushes     chan *flushRequest
@@ -211,7 +219,7 @@ func openOTKJournal(ctx context.Context, db *DB, path string) (*otkJournal, erro
 	if err != nil {
 		return nil, fmt.Errorf("one-time key journal: %w", err)
 	}
-	j := &otkJournal{f: f, path: path, id: id, pendingCounts: map[deviceRef]map[string]int{}}
+	j := &otkJournal{f: f, path: path, id: id, crcSeed: crc32.Update(0, crc32c, id), pendingCounts: map[deviceRef]map[string]int{}}
 	if err := j.load(uint64(applied)); err != nil {
 		f.Close()
 		return nil, err
@@ -248,7 +256,7 @@ func (j *otkJournal) load(applied uint64) error {
 	if !bytes.Equal(data[len(journalMagic):journalHeaderSize], j.id) {
 		return fmt.Errorf("one-time key journal %s: belongs to another database", j.path)
 	}
-	recs, end, err := parseJournal(data[journalHeaderSize:])
+	recs, end, err := parseJournal(data[journalHeaderSize:], j.crcSeed)
 	if err != nil {
 		return fmt.Errorf("one-time key journal %s: %w", j.path, err)
 	}
@@ -270,7 +278,7 @@ func (j *otkJournal) load(applied uint64) error {
 // before it, and where they end. A record whose checksum holds but which
 // does not decode was written damaged, which a torn write does not explain:
 // that is an error.
-func parseJournal(data []byte) ([]journalRecord, int, error) {
+func parseJournal(data []byte, seed uint32) ([]journalRecord, int, error) {
 	var out []journalRecord
 	off := 0
 	for len(data)-off >= 8 {
@@ -280,7 +288,7 @@ func parseJournal(data []byte) ([]journalRecord, int, error) {
 			break
 		}
 		payload := data[off+8 : off+8+int(n)]
-		if crc32.Checksum(payload, crc32c) != sum {
+		if crc32.Update(seed, crc32c, payload) != sum {
 			break
 		}
 		if lsn, n := binary.Uvarint(payload); n > 0 && len(out) > 0 && lsn != out[len(out)-1].lsn+1 {
@@ -298,8 +306,9 @@ func parseJournal(data []byte) ([]journalRecord, int, error) {
 	return out, off, nil
 }
 
-// appendJournalRecord appends r's framed record to b.
-func appendJournalRecord(b []byte, r *journalRecord) []byte {
+// appendJournalRecord appends r's framed record to b, its checksum seeded
+// with seed.
+func appendJournalRecord(b []byte, r *journalRecord, seed uint32) []byte {
 	start := len(b)
 	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
 	b = binary.AppendUvarint(b, r.lsn)
@@ -311,7 +320,7 @@ func appendJournalRecord(b []byte, r *journalRecord) []byte {
 	b = append(b, r.blob...)
 	payload := b[start+8:]
 	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(payload, crc32c))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Update(seed, crc32c, payload))
 	return b
 }
 
@@ -543,15 +552,18 @@ func (j *otkJournal) flusher() {
 				j.off += int64(len(buf))
 			}
 		}
-		// The report goes first, so that the committer, which drains
-		// reports before journaling, has a failure in hand before any
-		// client could react to its answer.
-		j.flushed <- flushResult{requests: len(reqs), firstLSN: req.firstLSN, err: err}
+		if err != nil {
+			// Before any client hears of the failure, so that the
+			// committer, which looks at this before journaling, takes
+			// the report first and journals nothing more.
+			j.failed.Store(true)
+		}
 		for _, r := range reqs {
 			for _, jb := range r.jobs {
 				jb.done <- err
 			}
 		}
+		j.flushed <- flushResult{requests: len(reqs), firstLSN: req.firstLSN, err: err}
 	}
 }
 
@@ -588,7 +600,7 @@ func (db *DB) sendJournaled(jobs []*job) {
 			}
 		}
 		ju.counts = counts
-		req.buf = appendJournalRecord(req.buf, &r)
+		req.buf = appendJournalRecord(req.buf, &r, j.crcSeed)
 		req.jobs = append(req.jobs, jb)
 		recs = append(recs, r)
 	}
@@ -639,19 +651,6 @@ func (db *DB) flushDone(res flushResult) {
 	j.pending = j.pending[:keep]
 	j.mu.Unlock()
 	db.otk.drop(devs)
-}
-
-// drainFlushed takes the flusher's reports that have arrived, without
-// waiting.
-func (db *DB) drainFlushed() {
-	for db.inFlight > 0 {
-		select {
-		case res := <-db.journal.flushed:
-			db.flushDone(res)
-		default:
-			return
-		}
-	}
 }
 
 // waitFlushed waits until the flusher has reported every record handed to
@@ -762,17 +761,12 @@ func (t *tx) commit() error {
 		}
 	}
 	j.pending = slices.Delete(j.pending, 0, t.folded)
-	if len(j.pending) == 0 && j.off > int64(journalHeaderSize) {
+	if len(j.pending) == 0 {
 		// Everything in the file is folded and nothing is in flight:
-		// write from the start again, with nothing of the old records
-		// left behind (a record's bytes, such as a key ID, could frame
-		// something that replay would read after the new records). The
-		// next flush makes the new size durable; if the truncation
-		// fails, the committer stops journaling.
-		if err := j.f.Truncate(int64(journalHeaderSize)); err != nil {
-			j.err = fmt.Errorf("one-time key journal: %w", err)
-			return nil
-		}
+		// write from the start again. The old records left behind carry
+		// lower LSNs, at which replay stops. (Cutting the file instead
+		// would make every later flush extend it, and a flush that
+		// extends a file costs about twice one that overwrites.)
 		j.off = int64(journalHeaderSize)
 	}
 	return nil

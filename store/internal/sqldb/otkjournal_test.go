@@ -173,13 +173,13 @@ func TestJournalReplayAfterCrash(t *testing.T) {
 	if n := pendingLen(db); n != 1 {
 		t.Fatalf("%d records pending, want 1", n)
 	}
-	path := db.journal.path
+	path, seed := db.journal.path, db.journal.crcSeed
 	db.keepPendingOnClose = true
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// A torn write after the last acknowledged record.
-	torn := appendJournalRecord(nil, &journalRecord{lsn: 99, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`{"c:z":"z"}`)})
+	torn := appendJournalRecord(nil, &journalRecord{lsn: 99, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`{"c:z":"z"}`)}, seed)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +300,7 @@ func TestJournalRecordForGoneDevice(t *testing.T) {
 // record left from before a rewind follows the newer ones.
 func TestParseJournal(t *testing.T) {
 	rec := func(lsn uint64, id string) []byte {
-		return appendJournalRecord(nil, &journalRecord{lsn: lsn, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: fmt.Appendf(nil, `{"c:%s":{"key":"%s"}}`, id, id)})
+		return appendJournalRecord(nil, &journalRecord{lsn: lsn, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: fmt.Appendf(nil, `{"c:%s":{"key":"%s"}}`, id, id)}, 7)
 	}
 	cat := func(parts ...[]byte) []byte {
 		var b []byte
@@ -321,11 +321,11 @@ func TestParseJournal(t *testing.T) {
 		"not a batch": {lsn: 8, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`[1]`)},
 		"huge LSN":    {lsn: maxJournalLSN, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: []byte(`{"c:x":1}`)},
 	} {
-		data := appendJournalRecord(nil, bad)
+		data := appendJournalRecord(nil, bad, 7)
 		if bad.lsn == 8 {
 			data = cat(r7, data)
 		}
-		if _, _, err := parseJournal(data); err == nil {
+		if _, _, err := parseJournal(data, 7); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -343,7 +343,10 @@ func TestParseJournal(t *testing.T) {
 		{"gap", cat(r7, r9), []uint64{7}},
 		{"zeros", cat(r7, make([]byte, 64)), []uint64{7}},
 	} {
-		recs, end, err := parseJournal(c.data)
+		recs, end, err := parseJournal(c.data, 7)
+		if other, _, _ := parseJournal(c.data, 8); len(c.want) > 0 && len(other) != 0 {
+			t.Errorf("%s: records read with another journal's checksum seed", c.name)
+		}
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		}
@@ -507,14 +510,14 @@ func TestJournalWriteFailure(t *testing.T) {
 // data, each with the key IDs of its batch, and what it returns encodes
 // and parses back to the same records.
 func FuzzParseJournal(f *testing.F) {
-	r1 := appendJournalRecord(nil, &journalRecord{lsn: 1, dev: deviceRef{"@a:x", "D"}, alg: "signed_curve25519", blob: []byte(`{"signed_curve25519:AAA":{"key":"k","signatures":{}}}`)})
-	r2 := appendJournalRecord(nil, &journalRecord{lsn: 2, dev: deviceRef{"@b:x", "E"}, alg: "c", blob: []byte(`{"c:1":"a","c:2":"b"}`)})
+	r1 := appendJournalRecord(nil, &journalRecord{lsn: 1, dev: deviceRef{"@a:x", "D"}, alg: "signed_curve25519", blob: []byte(`{"signed_curve25519:AAA":{"key":"k","signatures":{}}}`)}, 0)
+	r2 := appendJournalRecord(nil, &journalRecord{lsn: 2, dev: deviceRef{"@b:x", "E"}, alg: "c", blob: []byte(`{"c:1":"a","c:2":"b"}`)}, 0)
 	f.Add(r1)
 	f.Add(append(append([]byte(nil), r1...), r2...))
 	f.Add(append(append([]byte(nil), r2...), r1...))
 	f.Add(r1[:len(r1)-2])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, end, err := parseJournal(data)
+		recs, end, err := parseJournal(data, 0)
 		if err != nil {
 			return
 		}
@@ -535,9 +538,9 @@ func FuzzParseJournal(f *testing.F) {
 					t.Fatalf("record %d: ids %q", r.lsn, r.ids)
 				}
 			}
-			again = appendJournalRecord(again, &r)
+			again = appendJournalRecord(again, &r, 0)
 		}
-		back, n, err := parseJournal(again)
+		back, n, err := parseJournal(again, 0)
 		if err != nil || n != len(again) || len(back) != len(recs) {
 			t.Fatalf("re-encoded %d records, parsed back %d (%d of %d bytes)", len(recs), len(back), n, len(again))
 		}
@@ -581,7 +584,7 @@ func TestJournalFailedFlushNotReplayed(t *testing.T) {
 		t.Fatal(ju, err)
 	}
 	rec := journalRecord{lsn: failedLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
-	if _, err := again.WriteAt(appendJournalRecord(nil, &rec), failedOff); err != nil {
+	if _, err := again.WriteAt(appendJournalRecord(nil, &rec, j.crcSeed), failedOff); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.UploadKeys(ctx, up); err != nil { // the retry, through SQL
@@ -640,11 +643,11 @@ func TestJournalStaleRecordsBeyondStopNotReplayed(t *testing.T) {
 	addDevices(t, db, "D")
 	topUp(t, db, "D", "a")
 	topUp(t, db, "D", "b") // LSN 1
-	off, path := db.journal.off, db.journal.path
+	off, path, seed := db.journal.off, db.journal.path, db.journal.crcSeed
 	db.keepPendingOnClose = true
 	db.Close()
 	rec := func(lsn uint64, id string) []byte {
-		return appendJournalRecord(nil, &journalRecord{lsn: lsn, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: fmt.Appendf(nil, `{"c:%s":{"key":"%s"}}`, id, id)})
+		return appendJournalRecord(nil, &journalRecord{lsn: lsn, dev: deviceRef{"@a:x", "D"}, alg: "c", blob: fmt.Appendf(nil, `{"c:%s":{"key":"%s"}}`, id, id)}, seed)
 	}
 	long := strings.Repeat("t", 80)
 	// A torn LSN 2 as long as a later LSN 2 of key "long" written after
@@ -709,8 +712,9 @@ func craftedFrame(t *testing.T) []byte {
 // algorithm name carrying a frame whose checksum holds (and whose
 // contents do not decode) is journaled and folded, the file is rewound,
 // and a later top-up sized to end exactly where that frame lay is
-// journaled over it. The store must still open (the rewind leaves no old
-// bytes behind, and replay checks the LSN before the contents).
+// journaled over it. The store must still open (a record's checksum is
+// seeded with the journal ID, which the client does not know, and replay
+// checks the LSN before the contents).
 func TestJournalKeyBytesCannotFrameRecords(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -752,7 +756,7 @@ func TestJournalKeyBytesCannotFrameRecords(t *testing.T) {
 		js = fmt.Sprintf(`{"key":"%s"}`, strings.Repeat("r", n))
 		ju, _ := journalable(store.KeysUpload{UserID: user, DeviceID: dev, OneTimeKeys: []store.OneTimeKey{{KeyID: "c:r", Algorithm: "c", JSON: []byte(js)}}})
 		rec := journalRecord{lsn: lsnR, dev: ju.dev, alg: ju.alg, blob: ju.blob}
-		if journalHeaderSize+len(appendJournalRecord(nil, &rec)) == fOff {
+		if journalHeaderSize+len(appendJournalRecord(nil, &rec, 0)) == fOff {
 			break
 		}
 	}
@@ -795,7 +799,7 @@ func TestJournalVoidPersistedOnClose(t *testing.T) {
 	}
 	ju, _ := journalable(up)
 	rec := journalRecord{lsn: failedLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
-	if _, err := again.WriteAt(appendJournalRecord(nil, &rec), failedOff); err != nil {
+	if _, err := again.WriteAt(appendJournalRecord(nil, &rec, j.crcSeed), failedOff); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
