@@ -406,6 +406,54 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// failFlushLeavingRecord makes the journal's next write fail, checks that
+// a top-up of key "lost" to D then fails, and writes that top-up's record
+// into the file where the failed write went, as if the write had reached
+// the file and only the flush had failed. It returns the upload.
+func failFlushLeavingRecord(t *testing.T, db *DB) store.KeysUpload {
+	t.Helper()
+	j := db.journal
+	failedOff, failedLSN := j.off, j.nextLSN
+	again, err := os.OpenFile(j.path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := j.f.Close(); err != nil { // the next write fails
+		t.Fatal(err)
+	}
+	up := store.KeysUpload{UserID: "@a:x", DeviceID: "D",
+		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:lost", Algorithm: "c", JSON: []byte(`{"key":"lost"}`)}}}
+	if _, err := db.UploadKeys(context.Background(), up); err == nil {
+		t.Fatal("upload succeeded with the journal's write failing")
+	}
+	ju, err := journalable(up)
+	if err != nil || ju == nil {
+		t.Fatal(ju, err)
+	}
+	rec := journalRecord{lsn: failedLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
+	if _, err := again.WriteAt(appendJournalRecord(nil, &rec, j.crcSeed), failedOff); err != nil {
+		t.Fatal(err)
+	}
+	return up
+}
+
+// journaledAB opens a journaled store in a new directory with device D of
+// @a:x, whose key "a" went through SQL (loading D into the index) and "b"
+// through the journal, still pending.
+func journaledAB(t *testing.T) (string, *DB) {
+	t.Helper()
+	dir := t.TempDir()
+	db := openJournaledForTest(t, dir)
+	addDevices(t, db, "D")
+	topUp(t, db, "D", "a")
+	topUp(t, db, "D", "b")
+	if pendingLen(db) != 1 {
+		t.Fatalf("%d records pending after the second upload, want 1", pendingLen(db))
+	}
+	return dir, db
+}
+
 // checkClaims claims the device's "c" keys until none is left and checks
 // their IDs, in order, against want (space-separated, without "c:"; a
 // trailing space is ignored).
@@ -558,35 +606,8 @@ func FuzzParseJournal(f *testing.F) {
 // record as well (the key would be stored, and handed out, twice).
 func TestJournalFailedFlushNotReplayed(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db := openJournaledForTest(t, dir)
-	addDevices(t, db, "D")
-	topUp(t, db, "D", "a")
-	topUp(t, db, "D", "b") // journaled
-	j := db.journal
-	failedOff, failedLSN := j.off, j.nextLSN
-	again, err := os.OpenFile(j.path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
-	if err := j.f.Close(); err != nil { // the next write fails
-		t.Fatal(err)
-	}
-	up := store.KeysUpload{UserID: "@a:x", DeviceID: "D",
-		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:lost", Algorithm: "c", JSON: []byte(`{"key":"lost"}`)}}}
-	if _, err := db.UploadKeys(ctx, up); err == nil {
-		t.Fatal("upload succeeded with the journal's write failing")
-	}
-	// As if the write had reached the file and only the flush failed.
-	ju, err := journalable(up)
-	if err != nil || ju == nil {
-		t.Fatal(ju, err)
-	}
-	rec := journalRecord{lsn: failedLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
-	if _, err := again.WriteAt(appendJournalRecord(nil, &rec, j.crcSeed), failedOff); err != nil {
-		t.Fatal(err)
-	}
+	dir, db := journaledAB(t)
+	up := failFlushLeavingRecord(t, db)
 	if _, err := db.UploadKeys(ctx, up); err != nil { // the retry, through SQL
 		t.Fatal(err)
 	}
@@ -638,11 +659,7 @@ func TestJournalTakesOnlyWhatReadsBack(t *testing.T) {
 // them and bring them back.
 func TestJournalStaleRecordsBeyondStopNotReplayed(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db := openJournaledForTest(t, dir)
-	addDevices(t, db, "D")
-	topUp(t, db, "D", "a")
-	topUp(t, db, "D", "b") // LSN 1
+	dir, db := journaledAB(t)
 	off, path, seed := db.journal.off, db.journal.path, db.journal.crcSeed
 	db.keepPendingOnClose = true
 	db.Close()
@@ -779,29 +796,11 @@ func TestJournalKeyBytesCannotFrameRecords(t *testing.T) {
 // closing moves applied_lsn past the failed record, which the next opening
 // does not replay (the client saw that upload fail).
 func TestJournalVoidPersistedOnClose(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	db := openJournaledForTest(t, dir)
 	addDevices(t, db, "D")
 	topUp(t, db, "D", "a")
-	j := db.journal
-	failedOff, failedLSN := j.off, j.nextLSN
-	again, err := os.OpenFile(j.path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
-	j.f.Close()
-	up := store.KeysUpload{UserID: "@a:x", DeviceID: "D",
-		OneTimeKeys: []store.OneTimeKey{{KeyID: "c:lost", Algorithm: "c", JSON: []byte(`{"key":"lost"}`)}}}
-	if _, err := db.UploadKeys(ctx, up); err == nil {
-		t.Fatal("upload succeeded")
-	}
-	ju, _ := journalable(up)
-	rec := journalRecord{lsn: failedLSN, dev: ju.dev, alg: ju.alg, ids: ju.ids, blob: ju.blob}
-	if _, err := again.WriteAt(appendJournalRecord(nil, &rec, j.crcSeed), failedOff); err != nil {
-		t.Fatal(err)
-	}
+	failFlushLeavingRecord(t, db)
 	db.Close()
 	db = openJournaledForTest(t, dir)
 	if got := storedCounts(t, db, "D"); got["c"] != 1 {
