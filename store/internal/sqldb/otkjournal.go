@@ -28,8 +28,10 @@ import (
 // already has, for a device the writer's index holds — is acknowledged
 // once it is in an append-only file beside the database and that file has
 // been flushed to disk, instead of once a SQLite transaction holding it
-// has committed. The committer writes the top-ups of a group commit as one
-// write and one flush, which costs a fraction of a SQLite commit.
+// has committed. The committer makes the top-ups of a group commit records
+// and hands them to the flusher goroutine, which writes what has gathered
+// with one write and one flush (a fraction of a SQLite commit) and then
+// answers them, while the committer goes on with the next group.
 //
 // The journaled uploads wait in memory (pending) and are folded into
 // one_time_key_batches and one_time_key_counts at the start of the next
@@ -41,15 +43,20 @@ import (
 // or has waited foldDelay. Reads of the counts add the pending keys.
 //
 // When the store opens, the records after applied_lsn are folded before
-// anything else runs. A torn last write was never acknowledged and is
-// ignored; every acknowledged record lies before it.
+// anything else runs, and the file is cut back to its header. A torn last
+// write was never acknowledged and is ignored; every acknowledged record
+// lies before it. A failed write or flush stops the journal; the LSNs
+// handed out until then are voided (applied_lsn moves past them) by the
+// next transaction, so that a failed upload's record is never replayed on
+// top of its retry.
 //
 // File layout: journalMagic, the database's 16-byte journal ID (from
 // otk_journal, so that a journal is never replayed into another database),
 // then records: a little-endian uint32 payload length, the CRC-32C of the
-// journal ID followed by the payload, and the payload — uvarint LSN, then user ID, device ID,
-// algorithm and the batch's JSON object (as encodeOTKBatch writes it), each
-// as a uvarint length and bytes. LSNs increase by one per record. Once
+// journal ID followed by the payload (so that no bytes a client chose can
+// pass for a record), and the payload — uvarint LSN, then user ID, device
+// ID, algorithm and the batch's JSON object (as encodeOTKBatch writes it),
+// each as a uvarint length and bytes. LSNs increase by one per record. Once
 // everything in the file is folded the committer writes from the start
 // again; replay stops at the first record that is torn or does not carry a
 // higher LSN than the one before it (an older record left from before
